@@ -1,0 +1,31 @@
+# Two set-up commands for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SAMPLES := samples/corpus
+OUT ?= out/sample
+
+.PHONY: install run test lint clean
+
+$(STAMP): setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,dask]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/article-enrich run --input $(SAMPLES) --output $(OUT) --config configs/local.yaml
+	@echo "Enriched records: $(OUT)/enriched-*.jsonl  dead letters: $(OUT)/dead-letter-*.jsonl  summary: $(OUT)/run-summary.json"
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

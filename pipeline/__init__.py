@@ -1,0 +1,1 @@
+"""Configuration, pipeline construction, running and the command line of article-enrich."""

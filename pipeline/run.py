@@ -1,0 +1,105 @@
+"""Running the pipeline and writing its run summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from importlib import metadata
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from pipeline.build import build_pipeline
+from pipeline.config import Config
+from pipeline.inputs import absolute, resolve_input
+from transforms.core.nlp import model_info
+from transforms.metrics import NAMESPACE
+
+SUMMARY_NAME = "run-summary.json"
+COUNTERS = ("inputs", "cleaned", "tagged", "enriched", "dead_letter", "entities")
+log = logging.getLogger(__name__)
+
+
+class JobFailed(RuntimeError):
+    """The job ran but did not finish cleanly, or its counts do not add up."""
+
+
+def pipeline_options(config: Config, beam_args: list[str]) -> PipelineOptions:
+    """Beam options from the config's `beam` section, overridden by flags given on the command line."""
+    flags = [f"--{key}={_flag_value(value)}" for key, value in config.beam.items()]
+    return PipelineOptions(flags + list(beam_args))
+
+
+def run(config: Config, beam_args: list[str]) -> dict[str, Any]:
+    """Run the job to completion and write `run-summary.json`; raises JobFailed if it did not succeed."""
+    assert config.input and config.output
+    pattern, base = resolve_input(config.input)
+    output = absolute(config.output)
+    options = pipeline_options(config, beam_args)
+    summary: dict[str, Any] = {
+        "input": pattern,
+        "output": output,
+        "runner": options.view_as(StandardOptions).runner or "DirectRunner",
+        "started_at": _now(),
+        "versions": versions(config.tag.model),
+    }
+    pipeline = beam.Pipeline(options=options)
+    build_pipeline(pipeline, config, pattern, base, output)
+    try:
+        result = pipeline.run()
+        state = result.wait_until_finish()
+    except Exception as error:
+        summary.update(status="failed", error=f"{type(error).__name__}: {error}", finished_at=_now())
+        _write_summary(output, summary)
+        raise JobFailed(f"the job failed: {type(error).__name__}: {error}") from error
+    summary.update(finished_at=_now(), state=str(state), counts=_counters(result))
+    counts = summary["counts"]
+    summary["invariant_ok"] = counts["inputs"] == counts["enriched"] + counts["dead_letter"]
+    summary["status"] = "succeeded" if summary["invariant_ok"] else "failed"
+    _write_summary(output, summary)
+    if not summary["invariant_ok"]:
+        raise JobFailed(
+            f"inputs ({counts['inputs']}) != enriched ({counts['enriched']}) + dead letters "
+            f"({counts['dead_letter']}): articles were lost or duplicated"
+        )
+    return summary
+
+
+def versions(model: str) -> dict[str, Any]:
+    import ftfy
+    import spacy
+
+    return {
+        "article_enrich": metadata.version("article-enrich"),
+        "apache_beam": beam.__version__,
+        "spacy": spacy.__version__,
+        "ftfy": ftfy.__version__,
+        "model": model_info(model),
+    }
+
+
+def _counters(result: beam.runners.runner.PipelineResult) -> dict[str, int]:
+    counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
+    totals = dict.fromkeys(COUNTERS, 0)
+    for counter in counters:
+        value = counter.committed if counter.committed is not None else counter.attempted
+        totals[counter.key.metric.name] = totals.get(counter.key.metric.name, 0) + (value or 0)
+    return totals
+
+
+def _write_summary(output: str, summary: dict[str, Any]) -> None:
+    with FileSystems.create(f"{output}/{SUMMARY_NAME}") as handle:
+        handle.write(json.dumps(summary, indent=2, ensure_ascii=False).encode("utf-8") + b"\n")
+    log.info("run summary written to %s/%s", output, SUMMARY_NAME)
+
+
+def _flag_value(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

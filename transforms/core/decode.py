@@ -1,0 +1,74 @@
+"""Bytes to text: UTF-8 first, Windows-1252 for stray legacy bytes, detection for other encodings."""
+
+from __future__ import annotations
+
+import codecs
+import functools
+import re
+import unicodedata
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_VALID_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")
+_HANDLER = "article_enrich.cp1252_bytes"
+# Above this share of non-ASCII bytes, invalid UTF-8 is more likely a non-Latin legacy encoding
+# (Shift-JIS, GBK, KOI8-R…) than Windows-1252 text with a few accented letters or symbols.
+_LEGACY_SHARE = 0.3
+_BINARY_SHARE = 0.05
+
+
+class UndecodableError(ValueError):
+    """The bytes are not text in any encoding we can recognise (binary content)."""
+
+
+@functools.cache
+def _register_cp1252_fallback() -> str:
+    def cp1252_bytes(error: UnicodeError) -> tuple[str, int]:
+        assert isinstance(error, UnicodeDecodeError)
+        bad = error.object[error.start : error.end]
+        return bad.decode("cp1252", errors="replace").replace("\ufffd", ""), error.end
+
+    codecs.register_error(_HANDLER, cp1252_bytes)
+    return _HANDLER
+
+
+def decode_bytes(data: bytes) -> tuple[str, str]:
+    """Decode article bytes; returns (text, encoding name). Raises UndecodableError for binary data."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return _checked(data.decode(encoding, errors="replace"), encoding)
+    try:
+        return _checked(data.decode("utf-8"), "utf-8")
+    except UnicodeDecodeError:
+        pass
+    high = sum(1 for byte in data if byte >= 0x80)
+    if b"\x00" in data or high > _LEGACY_SHARE * len(data):
+        detected = _detect(data)
+        if detected is not None:
+            return _checked(data.decode(detected, errors="replace"), detected)
+    encoding = "utf-8+cp1252" if _VALID_UTF8_MULTIBYTE.search(data) else "cp1252"
+    return _checked(data.decode("utf-8", errors=_register_cp1252_fallback()), encoding)
+
+
+def _detect(data: bytes) -> str | None:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[:262_144]).best()
+    return None if best is None else best.encoding
+
+
+def _checked(text: str, encoding: str) -> tuple[str, str]:
+    if text and _control_share(text) > _BINARY_SHARE:
+        raise UndecodableError(f"content looks binary (decoded as {encoding}, too many control characters)")
+    return text, encoding
+
+
+def _control_share(text: str) -> float:
+    sample = text[:65_536]
+    controls = sum(1 for ch in sample if ch == "\ufffd" or (ch not in "\t\n\r\f" and unicodedata.category(ch) == "Cc"))
+    return controls / len(sample)

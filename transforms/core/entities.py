@@ -1,0 +1,57 @@
+"""Entity extraction over batches of texts, with long texts tagged in chunks and offsets stitched back."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from transforms.core.types import Entity
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+_BREAKS = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?])\s+"), re.compile(r"\s+"))
+
+
+def chunk_spans(text: str, max_chars: int) -> list[tuple[int, int]]:
+    """Split `text` into spans of at most `max_chars`, preferring paragraph, line, sentence, word breaks."""
+    spans = []
+    start = 0
+    while len(text) - start > max_chars:
+        end = _break_before(text, start, start + max_chars)
+        spans.append((start, end))
+        start = end
+    spans.append((start, len(text)))
+    return spans
+
+
+def _break_before(text: str, start: int, limit: int) -> int:
+    window = text[start:limit]
+    for pattern in _BREAKS:
+        matches = list(pattern.finditer(window))
+        last = matches[-1] if matches else None
+        if last is not None and last.end() > 0 and last.start() > len(window) // 4:
+            return start + last.end()
+    return limit
+
+
+def tag_texts(
+    nlp: Language, texts: Sequence[str], *, max_chunk_chars: int, batch_size: int, labels: frozenset[str] = frozenset()
+) -> list[list[Entity]]:
+    """Entities for each text, in order of appearance; offsets index the original text."""
+    chunks = [
+        (index, start, end) for index, text in enumerate(texts) for start, end in chunk_spans(text, max_chunk_chars)
+    ]
+    results: list[list[Entity]] = [[] for _ in texts]
+    docs = nlp.pipe((texts[index][start:end] for index, start, end in chunks), batch_size=batch_size)
+    for (index, start, _end), doc in zip(chunks, docs, strict=True):
+        results[index].extend(_entities(doc, start, labels))
+    return results
+
+
+def _entities(doc, offset: int, labels: frozenset[str]) -> Iterator[Entity]:
+    for ent in doc.ents:
+        if labels and ent.label_ not in labels:
+            continue
+        yield Entity(text=ent.text, label=ent.label_, start=ent.start_char + offset, end=ent.end_char + offset)

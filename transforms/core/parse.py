@@ -1,0 +1,189 @@
+"""Turn the bytes of one input file into articles: plain text, JSON Lines or a JSON array."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import IO, Any
+
+from transforms.core.decode import UndecodableError, decode_bytes
+from transforms.core.types import Article, Source
+
+COMPRESSIONS = (".gz", ".bz2")
+FORMATS = {".txt": "txt", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
+_SENTENCE_END = re.compile(r"[.;,]$")
+
+
+class InputError(ValueError):
+    """An input that cannot become an article; `reason` is a stable dead-letter code."""
+
+    def __init__(self, reason: str, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.line = line
+
+
+@dataclass(frozen=True, slots=True)
+class Fields:
+    """Which JSON fields hold the article's parts; every other field is kept as metadata."""
+
+    id: str = "id"
+    title: str = "title"
+    text: str = "text"
+    url: str = "url"
+    date: str = "date"
+
+
+def article_format(path: str) -> str | None:
+    """The article format of a path from its extension (after any compression suffix), or None."""
+    name = path.rsplit("/", 1)[-1].lower()
+    for suffix in COMPRESSIONS:
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    dot = name.rfind(".")
+    return FORMATS.get(name[dot:]) if dot > 0 else None
+
+
+def relative_path(uri: str, base: str) -> str:
+    """The path of `uri` below the input's base folder: what makes ids independent of where data lives."""
+    base = base.rstrip("/") + "/"
+    return uri[len(base) :] if uri.startswith(base) else uri.rsplit("/", 1)[-1]
+
+
+def article_id(path: str, line: int | None = None) -> str:
+    """A stable id: the same input location gives the same id on every run and runner."""
+    key = path if line is None else f"{path}#{line}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
+
+
+def split_title(text: str, max_chars: int) -> tuple[str | None, str]:
+    """Split off a first line that is followed by a blank line and looks like a headline."""
+    first, newline, rest = text.lstrip("\ufeff").partition("\n")
+    head = first.strip()
+    if not newline or not head or len(head) > max_chars or _SENTENCE_END.search(head):
+        return None, text
+    blank, newline, body = rest.partition("\n")
+    if not newline or blank.strip():
+        return None, text
+    return head, body
+
+
+def open_decompressed(raw: IO[bytes], path: str) -> IO[bytes]:
+    """Wrap a raw stream in the decompressor its suffix names; truncated data then raises EOFError."""
+    name = path.lower()
+    if name.endswith(".gz"):
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if name.endswith(".bz2"):
+        return bz2.BZ2File(raw, mode="rb")
+    return raw
+
+
+def read_limited(stream: IO[bytes], limit: int, what: str) -> bytes:
+    """Read at most `limit` bytes; a larger input is refused without reading further."""
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise InputError("too_large", f"{what} is larger than the limit of {limit} bytes")
+    return data
+
+
+def text_article(data: bytes, source: Source, *, title_max_chars: int) -> Article:
+    """One article from the bytes of a plain-text file."""
+    text, encoding = _decode(data)
+    title, body = split_title(text.replace("\r\n", "\n"), title_max_chars) if title_max_chars else (None, text)
+    return Article(id=article_id(source.path), source=_with(source, encoding=encoding), text=body, title=title)
+
+
+def jsonl_articles(stream: IO[bytes], source: Source, fields: Fields, limit: int) -> Iterator[Article | InputError]:
+    """Articles from a JSON Lines stream, one per non-blank line; a bad line yields an InputError."""
+    line_no = 0
+    while True:
+        raw = stream.readline(limit + 1)
+        if not raw:
+            return
+        line_no += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            _skip_line(stream)
+            yield InputError("too_large", f"line {line_no} is larger than the limit of {limit} bytes", line_no)
+            continue
+        if not raw.strip():
+            continue
+        try:
+            text, encoding = _decode(raw)
+            yield record_article(_load_json(text), _with(source, encoding=encoding, line=line_no), fields)
+        except InputError as error:
+            error.line = line_no
+            yield error
+
+
+def json_articles(data: bytes, source: Source, fields: Fields) -> Iterator[Article | InputError]:
+    """Articles from a JSON file holding one object or an array of objects."""
+    text, encoding = _decode(data)
+    document = _load_json(text)
+    records = document if isinstance(document, list) else [document]
+    for index, record in enumerate(records, start=1):
+        try:
+            yield record_article(record, _with(source, encoding=encoding, line=index), fields)
+        except InputError as error:
+            error.line = index
+            yield error
+
+
+def record_article(record: Any, source: Source, fields: Fields) -> Article:
+    """One article from a decoded JSON record."""
+    if not isinstance(record, dict):
+        raise InputError("not_an_object", f"record is a JSON {type(record).__name__}, not an object")
+    text = record.get(fields.text)
+    if text is None:
+        raise InputError("missing_text", f"record has no {fields.text!r} field")
+    if not isinstance(text, str):
+        raise InputError("invalid_text", f"field {fields.text!r} is a {type(text).__name__}, not a string")
+    record_id = record.get(fields.id)
+    known = {fields.id, fields.title, fields.text, fields.url, fields.date}
+    return Article(
+        id=article_id(source.path, source.line),
+        source=_with(source, record_id=None if record_id is None else str(record_id)),
+        text=text,
+        title=_optional_str(record.get(fields.title)),
+        url=_optional_str(record.get(fields.url)),
+        date=_optional_str(record.get(fields.date)),
+        metadata={key: value for key, value in record.items() if key not in known},
+    )
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    try:
+        return decode_bytes(data)
+    except UndecodableError as error:
+        raise InputError("binary_content", str(error)) from error
+
+
+def _load_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError("invalid_json", f"invalid JSON: {error}") from error
+    except RecursionError as error:
+        raise InputError("invalid_json", "JSON nested too deeply") from error
+
+
+def _skip_line(stream: IO[bytes]) -> None:
+    while True:
+        chunk = stream.readline(1 << 20)
+        if not chunk or chunk.endswith(b"\n"):
+            return
+
+
+def _optional_str(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    return str(value)
+
+
+def _with(source: Source, **changes: Any) -> Source:
+    return replace(source, **changes)

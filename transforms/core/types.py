@@ -1,0 +1,60 @@
+"""The element types that flow between the pipeline's transforms."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where an article came from."""
+
+    uri: str
+    path: str
+    format: str
+    bytes: int
+    encoding: str | None = None
+    line: int | None = None
+    record_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """A named-entity mention; `start`/`end` are code-point offsets into the cleaned text."""
+
+    text: str
+    label: str
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class Article:
+    """One article on its way through the pipeline: read, then cleaned, then tagged."""
+
+    id: str
+    source: Source
+    text: str
+    title: str | None = None
+    url: str | None = None
+    date: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    cleaning: dict[str, int] = field(default_factory=dict)
+    entities: list[Entity] = field(default_factory=list)
+    model: dict[str, str] | None = None
+
+    def replace(self, **changes: Any) -> Article:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """An input that could not be enriched, with the stage and a stable reason code."""
+
+    source: Source
+    stage: str
+    reason: str
+    error: str
+    article_id: str | None = None

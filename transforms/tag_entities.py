@@ -1,0 +1,84 @@
+"""TagEntities: spaCy named-entity recognition over batches of articles, one model per worker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import apache_beam as beam
+from apache_beam.utils import shared
+
+from transforms.core.entities import tag_texts
+from transforms.core.nlp import load_ner_pipeline, model_info
+from transforms.core.records import error_text
+from transforms.core.types import Article, DeadLetter
+from transforms.metrics import count
+
+if TYPE_CHECKING:
+    from pipeline.config import TagConfig
+
+DEAD_LETTER = "dead_letter"
+
+
+class TagEntities(beam.PTransform):
+    """Tag every article's entities; returns (tagged articles, dead letters)."""
+
+    def __init__(self, config: TagConfig) -> None:
+        super().__init__()
+        self._config = config
+
+    def expand(self, articles):
+        tagged = (
+            articles
+            | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=self._config.batch_size)
+            | "Tag" >> beam.ParDo(_TagBatchFn(self._config)).with_outputs(DEAD_LETTER, main="articles")
+        )
+        return tagged["articles"] | "CountTagged" >> beam.Map(count, "tagged"), tagged[DEAD_LETTER]
+
+
+class _LoadedModel:
+    """A weak-referenceable holder, as `shared.Shared` requires, for one loaded pipeline."""
+
+    def __init__(self, config: TagConfig) -> None:
+        self.nlp = load_ner_pipeline(config.model, config.keep_components)
+        self.info = model_info(config.model)
+
+
+class _TagBatchFn(beam.DoFn):
+    def __init__(self, config: TagConfig) -> None:
+        self._config = config
+        self._shared = shared.Shared()
+
+    def setup(self) -> None:
+        config = self._config
+        self._model = self._shared.acquire(lambda: _LoadedModel(config), tag=f"spacy:{config.model}")
+        self._labels = frozenset(config.labels)
+
+    def process(self, batch: list[Article]) -> Iterator[Article | beam.pvalue.TaggedOutput]:
+        try:
+            results = self._tag(batch)
+        except Exception:  # noqa: BLE001 - retried one by one below, where each failure becomes a dead letter
+            # One bad document must not cost the others in its batch: isolate it by tagging one by one.
+            yield from self._tag_one_by_one(batch)
+            return
+        for article, entities in zip(batch, results, strict=True):
+            yield article.replace(entities=entities, model=self._model.info)
+
+    def _tag(self, batch: list[Article]):
+        return tag_texts(
+            self._model.nlp,
+            [article.text for article in batch],
+            max_chunk_chars=self._config.max_chunk_chars,
+            batch_size=self._config.batch_size,
+            labels=self._labels,
+        )
+
+    def _tag_one_by_one(self, batch: list[Article]) -> Iterator[Article | beam.pvalue.TaggedOutput]:
+        for article in batch:
+            try:
+                (entities,) = self._tag([article])
+            except Exception as error:  # noqa: BLE001 - every failure becomes a dead letter with its reason
+                dead = DeadLetter(article.source, "tag", "tagging_failed", error_text(error), article.id)
+                yield beam.pvalue.TaggedOutput(DEAD_LETTER, dead)
+                continue
+            yield article.replace(entities=entities, model=self._model.info)

@@ -1,0 +1,57 @@
+"""WriteEnriched: enriched records and dead letters as sharded JSON Lines files."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import apache_beam as beam
+
+from transforms.core.records import dead_letter_record, enriched_record, to_json_line
+from transforms.core.types import Article
+from transforms.metrics import count
+
+if TYPE_CHECKING:
+    from pipeline.config import WriteConfig
+
+ENRICHED_PREFIX = "enriched"
+DEAD_LETTER_PREFIX = "dead-letter"
+SHARD_TEMPLATE = "-SSSSS-of-NNNNN"
+SUFFIX = ".jsonl"
+
+
+class WriteEnriched(beam.PTransform):
+    """Write (articles, dead letters) under `output` as enriched-*.jsonl and dead-letter-*.jsonl."""
+
+    def __init__(self, output: str, config: WriteConfig) -> None:
+        super().__init__()
+        self._output = output.rstrip("/")
+        self._config = config
+
+    def expand(self, outputs):
+        articles, dead_letters = outputs
+        enriched = (
+            articles
+            | "CountEnriched" >> beam.Map(_count_article)
+            | "EnrichedToJson" >> beam.Map(lambda article: to_json_line(enriched_record(article)))
+            | "WriteEnrichedShards" >> self._sink(ENRICHED_PREFIX)
+        )
+        dead = (
+            dead_letters
+            | "CountDeadLetters" >> beam.Map(count, "dead_letter")
+            | "DeadLettersToJson" >> beam.Map(lambda dead: to_json_line(dead_letter_record(dead)))
+            | "WriteDeadLetterShards" >> self._sink(DEAD_LETTER_PREFIX)
+        )
+        return enriched, dead
+
+    def _sink(self, prefix: str) -> beam.io.WriteToText:
+        return beam.io.WriteToText(
+            f"{self._output}/{prefix}",
+            file_name_suffix=SUFFIX,
+            shard_name_template=SHARD_TEMPLATE,
+            num_shards=self._config.num_shards,
+        )
+
+
+def _count_article(article: Article) -> Article:
+    count(article, "enriched")
+    return count(article, "entities", len(article.entities))
