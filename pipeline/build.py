@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import apache_beam as beam
 
 from pipeline.config import Config
-from transforms import CleanArticles, ReadArticles, TagEntities, WriteEnriched
+from transforms import CleanArticles, ReadArticles, StripCorpusBoilerplate, TagEntities, WriteEnriched
+from transforms.watch_articles import WatchArticles
+from transforms.write_windowed_enriched import WriteWindowedEnriched
 
 
-def build_pipeline(pipeline: beam.Pipeline, config: Config, pattern: str, base: str, output: str) -> None:
-    """Add the article-enrich transforms to `pipeline`, reading `pattern` and writing under `output`."""
-    articles, read_dead = pipeline | "ReadArticles" >> ReadArticles(pattern, base, config.read)
+def build_pipeline(
+    pipeline: beam.Pipeline, config: Config, patterns: str | Sequence[str], base: str, output: str
+) -> None:
+    """Add the article-enrich transforms to `pipeline`, reading `patterns` and writing under `output`."""
+    enrich(pipeline, config, ReadArticles(patterns, base, config.read), WriteEnriched(output, config.write))
+
+
+def build_watch_pipeline(pipeline: beam.Pipeline, config: Config, source: WatchArticles, output: str) -> None:
+    """The same transforms on an unbounded stream: `source` is windowed, the output is written per window."""
+    enrich(pipeline, config, source, WriteWindowedEnriched(output, source.window_seconds))
+
+
+def enrich(pipeline: beam.Pipeline, config: Config, source: beam.PTransform, sink: beam.PTransform) -> None:
+    """Read from `source` (articles, dead letters), clean, tag, and write both outputs with `sink`."""
+    articles, read_dead = pipeline | "ReadArticles" >> source
     cleaned, clean_dead = articles | "CleanArticles" >> CleanArticles(config.clean)
+    cleaned = cleaned | "StripCorpusBoilerplate" >> StripCorpusBoilerplate(config.clean.corpus_boilerplate)
     tagged, tag_dead = cleaned | "TagEntities" >> TagEntities(config.tag)
     dead_letters = (read_dead, clean_dead, tag_dead) | "CollectDeadLetters" >> beam.Flatten()
-    _ = (tagged, dead_letters) | "WriteEnriched" >> WriteEnriched(output, config.write)
+    _ = (tagged, dead_letters) | "WriteEnriched" >> sink

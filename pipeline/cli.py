@@ -8,9 +8,11 @@ import logging
 import sys
 
 from pipeline.config import ConfigError, load_config
+from pipeline.incremental import run_incremental
 from pipeline.run import JobFailed, run
+from pipeline.watch_cli import add_watch_parser, watch_main
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DEAD_LETTERS = 0, 1, 2, 3
 
 
 def parser() -> argparse.ArgumentParser:
@@ -27,19 +29,27 @@ def parser() -> argparse.ArgumentParser:
     run_parser.add_argument("--runner", help="the Beam runner (overrides the config's beam.runner)")
     run_parser.add_argument("--model", help="a spaCy pipeline name or path (overrides tag.model)")
     run_parser.add_argument(
+        "--incremental",
+        action="store_true",
+        help="only new or changed inputs, into OUTPUT/run=<time>/ (sets incremental.enabled; docs/scheduling.md)",
+    )
+    run_parser.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="KEY=VALUE",
         help="override any config key, e.g. tag.batch_size=32",
     )
+    add_watch_parser(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args, beam_args = parser().parse_known_args(argv)
-    overrides = list(args.set)
+    if args.command == "watch":
+        return watch_main(args, beam_args)
+    overrides = list(args.set) + (["incremental.enabled=true"] if args.incremental else [])
     for key, value in (
         ("input", args.input),
         ("output", args.output),
@@ -53,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         for key in ("input", "output"):
             if not getattr(config, key):
                 raise ConfigError(f"--{key} is required (or set {key!r} in the config file)")
-        summary = run(config, beam_args)
+        summary = (run_incremental if config.incremental.enabled else run)(config, beam_args)
     except ConfigError as error:
         print(f"article-enrich: configuration error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -65,6 +75,16 @@ def main(argv: list[str] | None = None) -> int:
         f"article-enrich: {counts['inputs']} inputs, {counts['enriched']} enriched, "
         f"{counts['dead_letter']} dead letters, {counts['entities']} entities -> {summary['output']}"
     )
+    if "incremental" in summary:
+        report = summary["incremental"]
+        print(f"article-enrich: incremental: processed {report['processed']}, skipped {report['skipped']}")
+    if summary.get("dead_letter_ratio_exceeded"):
+        print(
+            f"article-enrich: dead-letter ratio {summary['dead_letter_ratio']} is above max_dead_letter_ratio "
+            f"{config.max_dead_letter_ratio} (the output was written)",
+            file=sys.stderr,
+        )
+        return EXIT_DEAD_LETTERS
     return EXIT_OK
 
 

@@ -20,6 +20,11 @@ DEFAULT_RULES: tuple[tuple[str, str], ...] = (
     ("newsletter", r"(?:sign up|subscribe) (?:to|for) (?:our|the) .{0,60}newsletters?\W{0,3}"),
     ("read_more", r"(?:read more|related(?: articles| stories| coverage)?|see also)(?::.{0,100})?"),
     ("reuters_signoff", r"reuter"),
+    ("skip_links", r"go back to top\. skip to: start of article\.?"),
+    ("continue_reading", r"continue reading the main story"),
+    ("reprint_notice", r"original story reprinted with permission from .{0,400}"),
+    ("copyright_notice", r"(?:copyright|©) .{0,80}all rights reserved\..{0,200}"),
+    ("ad_blocker_appeal", r"(?:we get it: ads aren.t what you.re here for|here.s the thing with ad blockers).{0,300}"),
 )
 
 
@@ -44,13 +49,21 @@ class ReadConfig:
     date_field: str = "date"
     title_max_chars: int = 200
     max_article_bytes: int = 20_000_000
-    max_file_bytes: int = 1_000_000_000
+    max_file_bytes: int = 100_000_000
+    max_decompressed_bytes: int = 4_000_000_000
+
+
+@dataclass(frozen=True)
+class CorpusBoilerplateConfig:
+    enabled: bool = True
+    min_articles: int = 10
 
 
 @dataclass(frozen=True)
 class CleanConfig:
     fix_mojibake: bool = True
     rules: tuple[Rule, ...] = tuple(Rule(name, pattern) for name, pattern in DEFAULT_RULES)
+    corpus_boilerplate: CorpusBoilerplateConfig = field(default_factory=CorpusBoilerplateConfig)
 
 
 @dataclass(frozen=True)
@@ -60,11 +73,19 @@ class TagConfig:
     max_chunk_chars: int = 100_000
     labels: tuple[str, ...] = ()
     keep_components: tuple[str, ...] = ()
+    harmonise: bool = True
 
 
 @dataclass(frozen=True)
 class WriteConfig:
     num_shards: int = 0
+
+
+@dataclass(frozen=True)
+class IncrementalConfig:
+    enabled: bool = False
+    reprocess: bool = False
+    lock_stale_after_s: int = 86_400
 
 
 @dataclass(frozen=True)
@@ -75,6 +96,8 @@ class Config:
     clean: CleanConfig = field(default_factory=CleanConfig)
     tag: TagConfig = field(default_factory=TagConfig)
     write: WriteConfig = field(default_factory=WriteConfig)
+    incremental: IncrementalConfig = field(default_factory=IncrementalConfig)
+    max_dead_letter_ratio: float = 1.0
     beam: dict[str, Any] = field(default_factory=lambda: {"runner": "DirectRunner"})
 
 
@@ -151,6 +174,10 @@ def _convert(hint: Any, value: Any, key: str, origin: str) -> Any:
         raise ConfigError(f"{origin}: {key}: expected a whole number, got {value!r}")
     if hint is str and not isinstance(value, str):
         raise ConfigError(f"{origin}: {key}: expected a string, got {value!r}")
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{origin}: {key}: expected a number, got {value!r}")
+        return float(value)
     return value
 
 
@@ -159,9 +186,13 @@ def _check(config: Config, origin: str) -> None:
         "read.title_max_chars": config.read.title_max_chars >= 0,
         "read.max_article_bytes": config.read.max_article_bytes > 0,
         "read.max_file_bytes": config.read.max_file_bytes > 0,
+        "read.max_decompressed_bytes": config.read.max_decompressed_bytes > 0,
         "tag.batch_size": config.tag.batch_size > 0,
         "tag.max_chunk_chars": 0 < config.tag.max_chunk_chars <= 1_000_000,
         "write.num_shards": config.write.num_shards >= 0,
+        "clean.corpus_boilerplate.min_articles": config.clean.corpus_boilerplate.min_articles >= 2,
+        "incremental.lock_stale_after_s": config.incremental.lock_stale_after_s > 0,
+        "max_dead_letter_ratio": 0.0 <= config.max_dead_letter_ratio <= 1.0,
     }
     for key, ok in positive.items():
         if not ok:

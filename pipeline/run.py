@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 
@@ -16,6 +17,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from pipeline.build import build_pipeline
 from pipeline.config import Config
 from pipeline.inputs import absolute, resolve_input
+from pipeline.runners import check_runner
 from transforms.core.nlp import model_info
 from transforms.metrics import NAMESPACE
 
@@ -30,25 +32,33 @@ class JobFailed(RuntimeError):
 
 def pipeline_options(config: Config, beam_args: list[str]) -> PipelineOptions:
     """Beam options from the config's `beam` section, overridden by flags given on the command line."""
-    flags = [f"--{key}={_flag_value(value)}" for key, value in config.beam.items()]
-    return PipelineOptions(flags + list(beam_args))
+    flags = [_flag(key, value) for key, value in config.beam.items() if value is not False and value is not None]
+    options = PipelineOptions(flags + list(beam_args))
+    check_runner(options)
+    return options
 
 
 def run(config: Config, beam_args: list[str]) -> dict[str, Any]:
     """Run the job to completion and write `run-summary.json`; raises JobFailed if it did not succeed."""
     assert config.input and config.output
     pattern, base = resolve_input(config.input)
-    output = absolute(config.output)
+    return run_job(config, beam_args, pattern, base, absolute(config.output))
+
+
+def run_job(
+    config: Config, beam_args: list[str], patterns: str | Sequence[str], base: str, output: str
+) -> dict[str, Any]:
+    """Run the pipeline over `patterns` into `output` and write its summary; raises JobFailed if it failed."""
     options = pipeline_options(config, beam_args)
     summary: dict[str, Any] = {
-        "input": pattern,
+        "input": patterns if isinstance(patterns, str) else f"{len(patterns)} files",
         "output": output,
         "runner": options.view_as(StandardOptions).runner or "DirectRunner",
         "started_at": _now(),
         "versions": versions(config.tag.model),
     }
     pipeline = beam.Pipeline(options=options)
-    build_pipeline(pipeline, config, pattern, base, output)
+    build_pipeline(pipeline, config, patterns, base, output)
     try:
         result = pipeline.run()
         state = result.wait_until_finish()
@@ -60,6 +70,8 @@ def run(config: Config, beam_args: list[str]) -> dict[str, Any]:
     counts = summary["counts"]
     summary["invariant_ok"] = counts["inputs"] == counts["enriched"] + counts["dead_letter"]
     summary["status"] = "succeeded" if summary["invariant_ok"] else "failed"
+    summary["dead_letter_ratio"] = round(counts["dead_letter"] / counts["inputs"], 6) if counts["inputs"] else 0.0
+    summary["dead_letter_ratio_exceeded"] = summary["dead_letter_ratio"] > config.max_dead_letter_ratio
     _write_summary(output, summary)
     if not summary["invariant_ok"]:
         raise JobFailed(
@@ -97,8 +109,9 @@ def _write_summary(output: str, summary: dict[str, Any]) -> None:
     log.info("run summary written to %s/%s", output, SUMMARY_NAME)
 
 
-def _flag_value(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
+def _flag(key: str, value: Any) -> str:
+    """`true` becomes a bare switch (`--key`), as Beam's boolean options expect; other values `--key=value`."""
+    return f"--{key}" if value is True else f"--{key}={value}"
 
 
 def _now() -> str:

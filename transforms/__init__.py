@@ -2,7 +2,8 @@
 
 from transforms.clean_articles import CleanArticles
 from transforms.read_articles import ReadArticles
+from transforms.strip_corpus_boilerplate import StripCorpusBoilerplate
 from transforms.tag_entities import TagEntities
 from transforms.write_enriched import WriteEnriched
 
-__all__ = ["CleanArticles", "ReadArticles", "TagEntities", "WriteEnriched"]
+__all__ = ["CleanArticles", "ReadArticles", "StripCorpusBoilerplate", "TagEntities", "WriteEnriched"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import errno
+import os
+import stat
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -22,20 +25,35 @@ DEAD_LETTER = "dead_letter"
 
 
 class ReadArticles(beam.PTransform):
-    """Read every article file matching `pattern`; returns (articles, dead letters)."""
+    """Read every article file matching `patterns` (one glob or a list); returns (articles, dead letters)."""
 
-    def __init__(self, pattern: str, base: str, config: ReadConfig) -> None:
+    def __init__(self, patterns: str | Sequence[str], base: str, config: ReadConfig) -> None:
         super().__init__()
-        self._pattern = pattern
-        self._read = _ReadFileFn(base, config)
+        self._patterns = [patterns] if isinstance(patterns, str) else list(patterns)
+        self._parse = ParseArticleFiles(base, config)
 
     def expand(self, pbegin):
         files = (
             pbegin
-            | "MatchFiles" >> fileio.MatchFiles(self._pattern)
+            | "Patterns" >> beam.Create(self._patterns)
+            | "MatchFiles" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW)
             | "KeepArticleFiles" >> beam.Filter(lambda meta: parse.article_format(meta.path) is not None)
-            | "ReadMatches" >> fileio.ReadMatches()
+            # Matching emits every file from one element, so the fused stage would run on one worker;
+            # reshuffling the file names lets all workers share reading, cleaning and tagging.
+            | "SpreadFiles" >> beam.Reshuffle()
         )
+        return files | "ParseArticleFiles" >> self._parse
+
+
+class ParseArticleFiles(beam.PTransform):
+    """Parse matched files (FileMetadata) into articles; the half of ReadArticles that `watch` shares."""
+
+    def __init__(self, base: str, config: ReadConfig) -> None:
+        super().__init__()
+        self._read = _ReadFileFn(base, config)
+
+    def expand(self, metadata):
+        files = metadata | "ReadMatches" >> fileio.ReadMatches()
         parsed = files | "ParseFiles" >> beam.ParDo(self._read).with_output_types(
             Article, dead_letter=DeadLetter
         ).with_exception_handling(dead_letter_tag="failed").with_outputs(DEAD_LETTER, main="articles")
@@ -57,10 +75,14 @@ class _ReadFileFn(beam.DoFn):
     def process(self, file: fileio.ReadableFile) -> Iterator[Article | beam.pvalue.TaggedOutput]:
         source = self.source_of(file)
         try:
+            problem = _local_file_problem(source.uri)
+            if problem is not None:
+                raise problem
             with parse.open_decompressed(
                 file.open(compression_type=CompressionTypes.UNCOMPRESSED), source.uri
             ) as stream:
-                yield from self._articles(stream, source)
+                limited = parse.LimitedStream(stream, self._config.max_decompressed_bytes)
+                yield from self._articles(limited, source)
         except parse.InputError as error:
             yield self._dead(source, error)
         except (OSError, EOFError) as error:
@@ -76,8 +98,12 @@ class _ReadFileFn(beam.DoFn):
         else:
             data = parse.read_limited(stream, self._config.max_file_bytes, "JSON file")
             items = parse.json_articles(data, source, self._fields)
+        empty = True
         for item in items:
+            empty = False
             yield self._dead(source, item) if isinstance(item, parse.InputError) else item
+        if empty:  # a file without a single record must still leave a trace
+            yield self._dead(source, parse.InputError("empty_input", "the file holds no records"))
 
     def source_of(self, file: fileio.ReadableFile) -> Source:
         path = file.metadata.path
@@ -101,9 +127,21 @@ class _ReadFileFn(beam.DoFn):
         return beam.pvalue.TaggedOutput(DEAD_LETTER, DeadLetter(source, "read", error.reason, str(error), article_id))
 
 
+def _local_file_problem(path: str) -> parse.InputError | None:
+    """A local path that is not a regular file (a FIFO would block, a device never ends), or None."""
+    if "://" in path:
+        return None
+    mode = os.stat(path).st_mode
+    if stat.S_ISREG(mode):
+        return None
+    return parse.InputError("not_a_file", "not a regular file (a directory, FIFO, socket or device)")
+
+
 def _io_reason(error: BaseException) -> str:
     if isinstance(error, FileNotFoundError):
         return "file_vanished"
     if isinstance(error, PermissionError):
         return "unreadable"
+    if getattr(error, "errno", None) == errno.ELOOP:
+        return "broken_link"
     return "corrupt_file"

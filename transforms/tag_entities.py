@@ -9,9 +9,10 @@ import apache_beam as beam
 from apache_beam.utils import shared
 
 from transforms.core.entities import tag_texts
+from transforms.core.entity_post import group_entities, harmonise
 from transforms.core.nlp import load_ner_pipeline, model_info
 from transforms.core.records import error_text
-from transforms.core.types import Article, DeadLetter
+from transforms.core.types import Article, DeadLetter, Entity
 from transforms.metrics import count
 
 if TYPE_CHECKING:
@@ -56,29 +57,34 @@ class _TagBatchFn(beam.DoFn):
 
     def process(self, batch: list[Article]) -> Iterator[Article | beam.pvalue.TaggedOutput]:
         try:
-            results = self._tag(batch)
+            tagged = self._tag(batch)
         except Exception:  # noqa: BLE001 - retried one by one below, where each failure becomes a dead letter
             # One bad document must not cost the others in its batch: isolate it by tagging one by one.
             yield from self._tag_one_by_one(batch)
             return
-        for article, entities in zip(batch, results, strict=True):
-            yield article.replace(entities=entities, model=self._model.info)
+        yield from tagged
 
-    def _tag(self, batch: list[Article]):
-        return tag_texts(
+    def _tag(self, batch: list[Article]) -> list[Article]:
+        results = tag_texts(
             self._model.nlp,
             [article.text for article in batch],
             max_chunk_chars=self._config.max_chunk_chars,
             batch_size=self._config.batch_size,
             labels=self._labels,
         )
+        return [self._with_entities(article, entities) for article, entities in zip(batch, results, strict=True)]
+
+    def _with_entities(self, article: Article, entities: list[Entity]) -> Article:
+        if self._config.harmonise:
+            entities = harmonise(article.text, entities)
+        return article.replace(entities=entities, entity_groups=group_entities(entities), model=self._model.info)
 
     def _tag_one_by_one(self, batch: list[Article]) -> Iterator[Article | beam.pvalue.TaggedOutput]:
         for article in batch:
             try:
-                (entities,) = self._tag([article])
+                (tagged,) = self._tag([article])
             except Exception as error:  # noqa: BLE001 - every failure becomes a dead letter with its reason
                 dead = DeadLetter(article.source, "tag", "tagging_failed", error_text(error), article.id)
                 yield beam.pvalue.TaggedOutput(DEAD_LETTER, dead)
                 continue
-            yield article.replace(entities=entities, model=self._model.info)
+            yield tagged

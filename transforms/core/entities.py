@@ -44,10 +44,31 @@ def tag_texts(
         (index, start, end) for index, text in enumerate(texts) for start, end in chunk_spans(text, max_chunk_chars)
     ]
     results: list[list[Entity]] = [[] for _ in texts]
-    docs = nlp.pipe((texts[index][start:end] for index, start, end in chunks), batch_size=batch_size)
-    for (index, start, _end), doc in zip(chunks, docs, strict=True):
-        results[index].extend(_entities(doc, start, labels))
+    # spaCy's memory grows with the characters in one batch, not the number of docs: a huge article's
+    # chunks are tagged a few at a time, so its peak memory stays that of one `max_chunk_chars` batch.
+    for batch in char_batches(chunks, max_docs=batch_size, max_chars=max_chunk_chars):
+        docs = nlp.pipe([texts[index][start:end] for index, start, end in batch], batch_size=len(batch))
+        for (index, start, _end), doc in zip(batch, docs, strict=True):
+            results[index].extend(_entities(doc, start, labels))
     return results
+
+
+def char_batches(
+    chunks: Sequence[tuple[int, int, int]], *, max_docs: int, max_chars: int
+) -> Iterator[list[tuple[int, int, int]]]:
+    """Group (index, start, end) chunks into batches of at most `max_docs` chunks and about `max_chars`
+    characters (a single larger chunk makes a batch of its own)."""
+    batch: list[tuple[int, int, int]] = []
+    size = 0
+    for chunk in chunks:
+        length = chunk[2] - chunk[1]
+        if batch and (len(batch) >= max_docs or size + length > max_chars):
+            yield batch
+            batch, size = [], 0
+        batch.append(chunk)
+        size += length
+    if batch:
+        yield batch
 
 
 def _entities(doc, offset: int, labels: frozenset[str]) -> Iterator[Entity]:

@@ -17,6 +17,8 @@ from transforms.core.types import Article, Source
 COMPRESSIONS = (".gz", ".bz2")
 FORMATS = {".txt": "txt", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
 _SENTENCE_END = re.compile(r"[.;,]$")
+# Deeper records cannot be pickled between Beam workers or written back as JSON (recursion limits).
+MAX_JSON_DEPTH = 100
 
 
 class InputError(ValueError):
@@ -84,6 +86,31 @@ def open_decompressed(raw: IO[bytes], path: str) -> IO[bytes]:
     return raw
 
 
+class LimitedStream:
+    """A read-only byte stream that raises `too_large` once more than `limit` bytes have been read."""
+
+    def __init__(self, stream: IO[bytes], limit: int) -> None:
+        self._stream = stream
+        self._limit = limit
+        self._read = 0
+
+    def read(self, size: int = -1) -> bytes:
+        return self._count(self._stream.read(self._bounded(size)))
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._count(self._stream.readline(self._bounded(size)))
+
+    def _bounded(self, size: int) -> int:
+        room = self._limit - self._read + 1
+        return room if size is None or size < 0 else min(size, room)
+
+    def _count(self, data: bytes) -> bytes:
+        self._read += len(data)
+        if self._read > self._limit:
+            raise InputError("too_large", f"the file is larger than {self._limit} bytes (after decompression)")
+        return data
+
+
 def read_limited(stream: IO[bytes], limit: int, what: str) -> bytes:
     """Read at most `limit` bytes; a larger input is refused without reading further."""
     data = stream.read(limit + 1)
@@ -143,6 +170,8 @@ def record_article(record: Any, source: Source, fields: Fields) -> Article:
         raise InputError("missing_text", f"record has no {fields.text!r} field")
     if not isinstance(text, str):
         raise InputError("invalid_text", f"field {fields.text!r} is a {type(text).__name__}, not a string")
+    if _too_deep(record, MAX_JSON_DEPTH):
+        raise InputError("too_deep", f"record is nested more than {MAX_JSON_DEPTH} levels deep")
     record_id = record.get(fields.id)
     known = {fields.id, fields.title, fields.text, fields.url, fields.date}
     return Article(
@@ -170,6 +199,22 @@ def _load_json(text: str) -> Any:
         raise InputError("invalid_json", f"invalid JSON: {error}") from error
     except RecursionError as error:
         raise InputError("invalid_json", "JSON nested too deeply") from error
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether containers nest more than `limit` levels (checked without recursion)."""
+    level = [value]
+    for _ in range(limit):
+        level = [
+            child
+            for item in level
+            if isinstance(item, (dict, list))
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, (dict, list))
+        ]
+        if not level:
+            return False
+    return True
 
 
 def _skip_line(stream: IO[bytes]) -> None:

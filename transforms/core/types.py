@@ -30,6 +30,15 @@ class Entity:
     end: int
 
 
+@dataclass(frozen=True, slots=True)
+class EntityGroup:
+    """The mentions of one real-world entity in an article; `mentions` index the article's entities."""
+
+    name: str
+    label: str
+    mentions: tuple[int, ...]
+
+
 @dataclass(slots=True)
 class Article:
     """One article on its way through the pipeline: read, then cleaned, then tagged."""
@@ -43,6 +52,7 @@ class Article:
     metadata: dict[str, Any] = field(default_factory=dict)
     cleaning: dict[str, int] = field(default_factory=dict)
     entities: list[Entity] = field(default_factory=list)
+    entity_groups: list[EntityGroup] = field(default_factory=list)
     model: dict[str, str] | None = None
 
     def replace(self, **changes: Any) -> Article:

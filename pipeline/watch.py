@@ -1,0 +1,112 @@
+"""`article-enrich watch`: enrich every article file that appears in a folder, until idle or stopped."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import StandardOptions
+
+from pipeline.build import build_watch_pipeline
+from pipeline.config import Config
+from pipeline.inputs import absolute
+from pipeline.run import JobFailed, _counters, _now, _write_summary, pipeline_options, versions
+from transforms.watch_articles import WatchArticles
+
+STOP_MARKER = ".article-enrich-stop"
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class WatchOptions:
+    poll_interval: float = 0.5
+    idle_timeout: float | None = None
+    window: float = 60.0
+
+
+def watch_input(given: str) -> tuple[str, str]:
+    """(pattern, base) for a folder (which may still be empty) or a glob."""
+    path = absolute(given).rstrip("/")
+    if any(char in path for char in "*?["):
+        return path, path[: min(path.find(c) for c in "*?[" if c in path)].rsplit("/", 1)[0]
+    return path + "/**", path
+
+
+def watch(config: Config, options: WatchOptions, beam_args: list[str]) -> dict[str, Any]:
+    """Run the watch pipeline until idle or SIGINT/SIGTERM; write run-summary.json; raises JobFailed."""
+    assert config.input and config.output
+    pattern, base = watch_input(config.input)
+    output = absolute(config.output)
+    if not FileSystems.exists(output):
+        FileSystems.mkdirs(output)
+    stop_marker = f"{output}/{STOP_MARKER}"
+    if FileSystems.exists(stop_marker):
+        FileSystems.delete([stop_marker])
+    # Per-window corpus counts would hold every record until its window closes (until the end on the
+    # DirectRunner): watch leaves corpus-level boilerplate removal to batch runs (docs/streaming.md).
+    clean = dataclasses.replace(
+        config.clean, corpus_boilerplate=dataclasses.replace(config.clean.corpus_boilerplate, enabled=False)
+    )
+    config = dataclasses.replace(config, clean=clean)
+    beam_options = pipeline_options(config, beam_args)
+    summary: dict[str, Any] = {
+        "mode": "watch",
+        "input": pattern,
+        "output": output,
+        "runner": beam_options.view_as(StandardOptions).runner or "DirectRunner",
+        "watch": dataclasses.asdict(options),
+        "started_at": _now(),
+        "versions": versions(config.tag.model),
+    }
+    source = WatchArticles(
+        pattern,
+        base,
+        config.read,
+        window_seconds=options.window,
+        poll_interval=options.poll_interval,
+        idle_timeout=options.idle_timeout,
+        stop_marker=stop_marker,
+    )
+    pipeline = beam.Pipeline(options=beam_options)
+    build_watch_pipeline(pipeline, config, source, output)
+    try:
+        with _stop_on_signals(stop_marker):
+            result = pipeline.run()
+            state = result.wait_until_finish()
+    except Exception as error:
+        summary.update(status="failed", error=f"{type(error).__name__}: {error}", finished_at=_now())
+        _write_summary(output, summary)
+        raise JobFailed(f"the job failed: {type(error).__name__}: {error}") from error
+    summary.update(finished_at=_now(), state=str(state), counts=_counters(result))
+    counts = summary["counts"]
+    summary["stopped_by"] = "signal" if FileSystems.exists(stop_marker) else "idle_timeout"
+    summary["invariant_ok"] = counts["inputs"] == counts["enriched"] + counts["dead_letter"]
+    summary["status"] = "succeeded" if summary["invariant_ok"] else "failed"
+    _write_summary(output, summary)
+    if not summary["invariant_ok"]:
+        raise JobFailed(f"inputs ({counts['inputs']}) != enriched + dead letters: articles were lost or duplicated")
+    return summary
+
+
+@contextmanager
+def _stop_on_signals(stop_marker: str) -> Iterator[None]:
+    """SIGINT/SIGTERM write the stop marker: the source stops polling and everything read is finished."""
+
+    def request_stop(signum: int, _frame: object) -> None:
+        log.warning("%s received: finishing the files already found, then stopping", signal.Signals(signum).name)
+        with FileSystems.create(stop_marker) as handle:
+            handle.write(f"{os.getpid()}\n".encode())
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

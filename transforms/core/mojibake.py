@@ -1,0 +1,250 @@
+"""Mojibake repair: ftfy, plus the lossy UTF-8-read-as-Windows-1252 cases that ftfy cannot undo."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import NamedTuple
+
+import ftfy
+
+# Typographic quotes, line breaks and the normalisation form of the text are kept: no BBC or wp-scraped
+# article changes under NFC, so NFC could only ever rewrite text that is not broken.
+FTFY_CONFIG = ftfy.TextFixerConfig(uncurl_quotes=False, fix_line_breaks=False, normalization=None, explain=False)
+KINDS = ("ftfy", "lost_byte_quote", "lost_byte_other", "dagger_quote", "replacement_quote", "leftover_mojibake")
+
+# Windows-1252 leaves these bytes undefined; a strict decoder drops them from UTF-8 sequences.
+_LOST_BYTES = (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+# ftfy's sloppy codec maps every byte 0x80-0xFF to one character (the undefined ones to C1 controls).
+_HIGH_CHARS = bytes(range(0x80, 0x100)).decode("sloppy-windows-1252")
+_BYTE_OF = {ch: 0x80 + i for i, ch in enumerate(_HIGH_CHARS)}
+_RUN_RE = re.compile(f"[{re.escape(_HIGH_CHARS)}]+")
+_LINE_RE = re.compile("[^\n]*\n|[^\n]+")
+
+_RDQUO, _LDQUO, _DAGGER, _REPLACEMENT = "\u201d", "\u201c", "\u2020", "\ufffd"
+_HYPHEN, _ZWJ, _RLM, _VS16 = "\u2010", "\u200d", "\u200f", "\ufe0f"
+# What ftfy's restore_byte_a0 makes of "E2 xx <lost byte> <space>": the character E2 xx A0.
+_A0_ARTEFACTS = "".join(chr(0x2020 + 64 * i) for i in range(64) if i not in (5, 32))
+# The most likely of the characters a truncated sequence could have been, in order: the closing quote
+# (by far the most common victim), emoji joiners and selectors, then letters and symbols of news text.
+_PREFERRED = _RDQUO + _VS16 + _ZWJ + _HYPHEN + _RLM + "ÁÍÝčĐŁōŐā●❤❄⭐❌❓❗☝☀☁✍✏❯"
+_CATEGORY_ORDER = {"Lu": 0, "Ll": 0, "So": 1, "Sm": 2, "No": 2, "Pd": 3, "Po": 3, "Lm": 4, "Sk": 4}
+_OPENERS = "([{" + _LDQUO + "\u2018"
+_CLOSING_PUNCT = ".,!?;:)'\"\u2026\u2019"
+_QUOTE_EVENTS_RE = re.compile(f"[{_LDQUO}{_RDQUO}{_DAGGER}{_REPLACEMENT}\n]")
+_GLUED_A0_RE = re.compile(f"[{_A0_ARTEFACTS[1:]}](?=\\S)")
+
+
+class _Piece(NamedTuple):
+    source: str
+    candidates: tuple[str, ...]
+    kind: str  # plain, mojibake (a whole UTF-8 sequence), restored (one holding an undefined byte), truncated
+
+
+def fix_mojibake(text: str) -> tuple[str, dict[str, int]]:
+    """ftfy plus repair of the lossy cases ftfy leaves; returns fixed text and counts per kind.
+
+    Counts (every key of `KINDS` is always present):
+    - ``ftfy``: lines (``\\n``-separated segments, as ftfy splits them) that ftfy changed.
+    - ``lost_byte_quote``: ``”`` restored where its last byte (0x9D) had been dropped, e.g. ``â€.``.
+    - ``lost_byte_other``: another character restored from a UTF-8 sequence that lost one of the bytes
+      Windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D), e.g. ``ï¸`` -> U+FE0F, ``Ãlvarez``.
+    - ``dagger_quote``: ``†`` that ftfy's ``restore_byte_a0`` made of a truncated ``”`` and the space after
+      it, turned back into ``” `` where the quote context says it closes a quotation.
+    - ``replacement_quote``: ``�`` that ftfy's ``replace_lossy_sequences`` made of a truncated ``”?``,
+      turned back into ``”?`` where it closes a quotation.
+    - ``leftover_mojibake``: whole UTF-8 sequences ftfy judged harmless (``â…›``, ``Ï€``), decoded only
+      in text that also needed one of the repairs above.
+    """
+    counts = dict.fromkeys(KINDS, 0)
+    # Lost bytes go back first, as ftfy's sloppy codec spells them, so that ftfy can decode whole lines;
+    # what ftfy had already half-fixed before this call is decoded after it.
+    text = _restore_lost_bytes(text, counts, decode=False)
+    text = _fix_lines(text, counts)
+    text = _restore_lost_bytes(text, counts, decode=True)
+    text = _restore_quotes(text, counts)
+    if any(counts[kind] for kind in KINDS[1:]):
+        text = _decode_leftovers(text, counts)
+    return text, counts
+
+
+def _fix_lines(text: str, counts: dict[str, int]) -> str:
+    # Segment by segment, as ftfy.fix_text does, so that changed lines can be counted.
+    config = FTFY_CONFIG
+    out = []
+    for line in _LINE_RE.findall(text):
+        if "<" in line:
+            config = config._replace(unescape_html=False)
+        fixed = ftfy.fix_text(line, config)
+        counts["ftfy"] += fixed != line
+        out.append(fixed)
+    return "".join(out)
+
+
+def _restore_lost_bytes(text: str, counts: dict[str, int], *, decode: bool) -> str:
+    def repair(match: re.Match[str]) -> str:
+        pieces = _parse(match.group())
+        if not any(piece.kind == "truncated" or (decode and piece.kind == "restored") for piece in pieces):
+            return match.group()
+        out: list[str] = []
+        prev = text[match.start() - 1 : match.start()]
+        for i, piece in enumerate(pieces):
+            nxt = pieces[i + 1].candidates[0][0] if i + 1 < len(pieces) else text[match.end() : match.end() + 1]
+            if piece.kind != "truncated":
+                out.append(piece.candidates[0] if decode else piece.source)
+                prev = piece.candidates[0][-1]
+                continue
+            choice = _pick(piece, prev, nxt, alone=len(pieces) == 1)
+            if choice is None:
+                return match.group()
+            counts["lost_byte_quote" if choice == _RDQUO else "lost_byte_other"] += 1
+            out.append(choice if decode else choice.encode("utf-8").decode("sloppy-windows-1252"))
+            prev = choice
+        return "".join(out)
+
+    return _RUN_RE.sub(repair, text)
+
+
+def _parse(run: str) -> list[_Piece]:
+    """Split a run of Windows-1252 high characters into UTF-8 sequences, truncated ones and the rest."""
+    data = bytes(_BYTE_OF[ch] for ch in run)
+    pieces = []
+    i = 0
+    while i < len(data):
+        size = _sequence_length(data[i])
+        tail = 0
+        while tail < size - 1 and i + 1 + tail < len(data) and 0x80 <= data[i + 1 + tail] <= 0xBF:
+            tail += 1
+        piece = _Piece(run[i], (run[i],), "plain")
+        if size and tail == size - 1 and (decoded := _decode(data[i : i + size])):
+            restored = any(byte in _LOST_BYTES for byte in data[i : i + size])
+            piece = _Piece(run[i : i + size], (decoded,), "restored" if restored else "mojibake")
+        elif size and tail == size - 2 and (candidates := _candidates(data[i : i + size - 1])):
+            piece = _Piece(run[i : i + size - 1], candidates, "truncated")
+        pieces.append(piece)
+        i += len(piece.source)
+    return pieces
+
+
+def _sequence_length(lead: int) -> int:
+    if 0xC2 <= lead <= 0xDF:
+        return 2
+    if 0xE0 <= lead <= 0xEF:
+        return 3
+    return 4 if 0xF0 <= lead <= 0xF4 else 0
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return ""
+
+
+def _candidates(truncated: bytes) -> tuple[str, ...]:
+    """Plausible characters whose UTF-8 is `truncated` with one undefined byte put back after the lead."""
+    found = set()
+    for at in range(1, len(truncated) + 1):
+        for byte in _LOST_BYTES:
+            ch = _decode(truncated[:at] + bytes([byte]) + truncated[at:])
+            if ch and _plausible(ch):
+                found.add(ch)
+    return tuple(sorted(found, key=_rank))
+
+
+def _plausible(ch: str) -> bool:
+    return ch in _PREFERRED or (
+        unicodedata.category(ch) in _CATEGORY_ORDER and "FORM" not in unicodedata.name(ch, "FORM")
+    )
+
+
+def _rank(ch: str) -> tuple[int, int]:
+    if ch in _PREFERRED:
+        return (0, _PREFERRED.index(ch))
+    return (1 + _CATEGORY_ORDER[unicodedata.category(ch)], ord(ch))
+
+
+def _pick(piece: _Piece, prev: str, nxt: str, alone: bool) -> str | None:
+    """Choose what a truncated sequence was from its neighbours; None leaves it alone."""
+    candidates = piece.candidates
+    if _RDQUO in candidates:
+        if prev.islower() and nxt.islower():
+            return _HYPHEN
+        if _pictographic(prev) and _pictographic(nxt):
+            return _ZWJ
+        if (prev.strip() == "" or prev in _OPENERS) and nxt in ("@", "("):
+            return _RLM
+        return _RDQUO
+    upper = not prev.isalpha() or prev.isupper()
+    if alone and len(piece.source) == 1:
+        # A lone lead byte is also a letter in its own right (Ä, Å, Ã) unless its case cannot fit there.
+        if not (prev.islower() or (upper and nxt.islower() and piece.source == "Ã")):
+            return None
+        letters = [ch for ch in candidates if ch.isalpha() and ch.isupper() == upper]
+        return letters[0] if letters else None
+    in_word = prev.isalpha() and nxt.isalpha()
+
+    def misfit(ch: str) -> tuple[bool, bool]:
+        name = unicodedata.name(ch, "")
+        return (in_word and "LETTER" not in name, ("CAPITAL" in name and not upper) or ("SMALL" in name and upper))
+
+    return min(candidates, key=misfit)
+
+
+def _pictographic(ch: str) -> bool:
+    return ch != "" and (ch == _VS16 or ord(ch) >= 0x1F000 or unicodedata.category(ch) == "So")
+
+
+def _restore_quotes(text: str, counts: dict[str, int]) -> str:
+    """Turn ftfy's `†` (from `” `) and `�` (from `”?`) back where they close an open quotation."""
+    if _DAGGER not in text and _REPLACEMENT not in text:
+        return text
+    out = []
+    depth = start = 0
+    for match in _QUOTE_EVENTS_RE.finditer(text):
+        mark, at = match.group(), match.start()
+        if mark == "\n":
+            depth = 0
+        elif mark == _LDQUO:
+            depth += 1
+        elif mark == _RDQUO:
+            depth = max(depth - 1, 0)
+        elif _closes_quote(mark, depth, text[at - 1 : at], text[at + 1 : at + 2]):
+            out.append(text[start:at] + _RDQUO + (" " if mark == _DAGGER else "?"))
+            start = at + 1
+            depth = max(depth - 1, 0)
+            counts["dagger_quote" if mark == _DAGGER else "replacement_quote"] += 1
+    out.append(text[start:])
+    return "".join(out)
+
+
+def _closes_quote(mark: str, depth: int, prev: str, nxt: str) -> bool:
+    after_text = prev.isalnum() or (prev != "" and prev in _CLOSING_PUNCT)
+    if mark == _REPLACEMENT:
+        return depth > 0 and after_text
+    # ftfy took the space after the quote, so a dagger with a space after it is a real one.
+    if nxt in ("", "\n"):
+        return depth > 0 or (after_text and not prev.isalnum())
+    if nxt.isspace():
+        return False
+    return depth > 0 or (after_text and (nxt.isalnum() or nxt in _OPENERS))
+
+
+def _decode_leftovers(text: str, counts: dict[str, int]) -> str:
+    """In text known to have made the lossy trip, decode the mojibake ftfy judged too harmless to touch."""
+
+    def decode_run(match: re.Match[str]) -> str:
+        pieces = _parse(match.group())
+        if any(piece.kind not in ("mojibake", "restored") or not _plausible(piece.candidates[0]) for piece in pieces):
+            return match.group()
+        counts["leftover_mojibake"] += 1
+        return "".join(piece.candidates[0] for piece in pieces)
+
+    def unglue(match: re.Match[str]) -> str:
+        candidates = _candidates(match.group().encode("utf-8")[:-1])
+        if not candidates or candidates[0] not in _PREFERRED:
+            return match.group()
+        counts["lost_byte_other"] += 1
+        return candidates[0] + " "
+
+    return _GLUED_A0_RE.sub(unglue, _RUN_RE.sub(decode_run, text))
