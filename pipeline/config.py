@@ -98,7 +98,13 @@ class Config:
     write: WriteConfig = field(default_factory=WriteConfig)
     incremental: IncrementalConfig = field(default_factory=IncrementalConfig)
     max_dead_letter_ratio: float = 1.0
-    beam: dict[str, Any] = field(default_factory=lambda: {"runner": "DirectRunner"})
+    beam: dict[str, Any] = field(
+        default_factory=lambda: {
+            "runner": "DirectRunner",
+            "direct_running_mode": "multi_processing",
+            "direct_num_workers": 0,
+        }
+    )
 
 
 def load_config(path: str | None = None, overrides: list[str] = ()) -> Config:

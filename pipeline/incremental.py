@@ -20,7 +20,7 @@ from apache_beam.io.localfilesystem import LocalFileSystem
 
 from pipeline.config import Config
 from pipeline.inputs import absolute, resolve_input
-from pipeline.run import JobFailed, run_job, versions
+from pipeline.run import JobFailed, now, run_job, versions
 from transforms.core.parse import article_format
 
 RUN_PREFIX = "run="
@@ -260,7 +260,7 @@ class OutputLock:
             FileSystems.delete([self._path])
 
     def _try_create(self) -> bool:
-        info = _json_bytes({**self._info, "created": _epoch(), "started_at": _now()})
+        info = _json_bytes({**self._info, "created": _epoch(), "started_at": now()})
         if _is_local(self._path):
             os.makedirs(os.path.dirname(self._path), exist_ok=True)
             try:
@@ -315,7 +315,7 @@ def run_incremental(config: Config, beam_args: list[str]) -> dict[str, Any]:
             "format": MANIFEST_FORMAT,
             "run": name,
             "sequence": max((m["sequence"] for m in manifests), default=0) + 1,
-            "committed_at": _now(),
+            "committed_at": now(),
             "fingerprint": fingerprint,
             "versions": versions_info,
             "inputs": {f.uri: {"size": f.size, "checksum": f.checksum} for f in plan.process},
@@ -404,7 +404,3 @@ def _json_bytes(value: Any) -> bytes:
 
 def _epoch() -> float:
     return dt.datetime.now(dt.timezone.utc).timestamp()
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

@@ -54,26 +54,39 @@ def run_job(
         "input": patterns if isinstance(patterns, str) else f"{len(patterns)} files",
         "output": output,
         "runner": options.view_as(StandardOptions).runner or "DirectRunner",
-        "started_at": _now(),
+        "started_at": now(),
         "versions": versions(config.tag.model),
     }
     pipeline = beam.Pipeline(options=options)
     build_pipeline(pipeline, config, patterns, base, output)
+    return execute(pipeline, summary, output, config.max_dead_letter_ratio)
+
+
+def execute(
+    pipeline: beam.Pipeline, summary: dict[str, Any], output: str, max_dead_letter_ratio: float
+) -> dict[str, Any]:
+    """Run `pipeline` to completion, add its counts to `summary` and write it; raises JobFailed if it failed."""
     try:
         result = pipeline.run()
         state = result.wait_until_finish()
     except Exception as error:
-        summary.update(status="failed", error=f"{type(error).__name__}: {error}", finished_at=_now())
-        _write_summary(output, summary)
+        summary.update(status="failed", error=f"{type(error).__name__}: {error}", finished_at=now())
+        write_summary(output, summary)
         raise JobFailed(f"the job failed: {type(error).__name__}: {error}") from error
-    summary.update(finished_at=_now(), state=str(state), counts=_counters(result))
-    counts = summary["counts"]
-    summary["invariant_ok"] = counts["inputs"] == counts["enriched"] + counts["dead_letter"]
-    summary["status"] = "succeeded" if summary["invariant_ok"] else "failed"
-    summary["dead_letter_ratio"] = round(counts["dead_letter"] / counts["inputs"], 6) if counts["inputs"] else 0.0
-    summary["dead_letter_ratio_exceeded"] = summary["dead_letter_ratio"] > config.max_dead_letter_ratio
-    _write_summary(output, summary)
-    if not summary["invariant_ok"]:
+    counts = _counters(result)
+    ratio = round(counts["dead_letter"] / counts["inputs"], 6) if counts["inputs"] else 0.0
+    invariant_ok = counts["inputs"] == counts["enriched"] + counts["dead_letter"]
+    summary.update(
+        finished_at=now(),
+        state=str(state),
+        counts=counts,
+        invariant_ok=invariant_ok,
+        status="succeeded" if invariant_ok else "failed",
+        dead_letter_ratio=ratio,
+        dead_letter_ratio_exceeded=ratio > max_dead_letter_ratio,
+    )
+    write_summary(output, summary)
+    if not invariant_ok:
         raise JobFailed(
             f"inputs ({counts['inputs']}) != enriched ({counts['enriched']}) + dead letters "
             f"({counts['dead_letter']}): articles were lost or duplicated"
@@ -103,7 +116,7 @@ def _counters(result: beam.runners.runner.PipelineResult) -> dict[str, int]:
     return totals
 
 
-def _write_summary(output: str, summary: dict[str, Any]) -> None:
+def write_summary(output: str, summary: dict[str, Any]) -> None:
     with FileSystems.create(f"{output}/{SUMMARY_NAME}") as handle:
         handle.write(json.dumps(summary, indent=2, ensure_ascii=False).encode("utf-8") + b"\n")
     log.info("run summary written to %s/%s", output, SUMMARY_NAME)
@@ -114,5 +127,5 @@ def _flag(key: str, value: Any) -> str:
     return f"--{key}" if value is True else f"--{key}={value}"
 
 
-def _now() -> str:
+def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

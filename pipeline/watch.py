@@ -17,7 +17,7 @@ from apache_beam.options.pipeline_options import StandardOptions
 from pipeline.build import build_watch_pipeline
 from pipeline.config import Config
 from pipeline.inputs import absolute
-from pipeline.run import JobFailed, _counters, _now, _write_summary, pipeline_options, versions
+from pipeline.run import execute, now, pipeline_options, versions, write_summary
 from transforms.watch_articles import WatchArticles
 
 STOP_MARKER = ".article-enrich-stop"
@@ -54,7 +54,10 @@ def watch(config: Config, options: WatchOptions, beam_args: list[str]) -> dict[s
     clean = dataclasses.replace(
         config.clean, corpus_boilerplate=dataclasses.replace(config.clean.corpus_boilerplate, enabled=False)
     )
-    config = dataclasses.replace(config, clean=clean)
+    # The polling source is one long-running element: on the DirectRunner it must share a process with
+    # the transforms after it, or their output would wait for the poller to finish.
+    beam_defaults = {**config.beam, "direct_running_mode": "in_memory", "direct_num_workers": 1}
+    config = dataclasses.replace(config, clean=clean, beam=beam_defaults)
     beam_options = pipeline_options(config, beam_args)
     summary: dict[str, Any] = {
         "mode": "watch",
@@ -62,7 +65,7 @@ def watch(config: Config, options: WatchOptions, beam_args: list[str]) -> dict[s
         "output": output,
         "runner": beam_options.view_as(StandardOptions).runner or "DirectRunner",
         "watch": dataclasses.asdict(options),
-        "started_at": _now(),
+        "started_at": now(),
         "versions": versions(config.tag.model),
     }
     source = WatchArticles(
@@ -76,22 +79,10 @@ def watch(config: Config, options: WatchOptions, beam_args: list[str]) -> dict[s
     )
     pipeline = beam.Pipeline(options=beam_options)
     build_watch_pipeline(pipeline, config, source, output)
-    try:
-        with _stop_on_signals(stop_marker):
-            result = pipeline.run()
-            state = result.wait_until_finish()
-    except Exception as error:
-        summary.update(status="failed", error=f"{type(error).__name__}: {error}", finished_at=_now())
-        _write_summary(output, summary)
-        raise JobFailed(f"the job failed: {type(error).__name__}: {error}") from error
-    summary.update(finished_at=_now(), state=str(state), counts=_counters(result))
-    counts = summary["counts"]
+    with _stop_on_signals(stop_marker):
+        summary = execute(pipeline, summary, output, config.max_dead_letter_ratio)
     summary["stopped_by"] = "signal" if FileSystems.exists(stop_marker) else "idle_timeout"
-    summary["invariant_ok"] = counts["inputs"] == counts["enriched"] + counts["dead_letter"]
-    summary["status"] = "succeeded" if summary["invariant_ok"] else "failed"
-    _write_summary(output, summary)
-    if not summary["invariant_ok"]:
-        raise JobFailed(f"inputs ({counts['inputs']}) != enriched + dead letters: articles were lost or duplicated")
+    write_summary(output, summary)
     return summary
 
 

@@ -42,7 +42,17 @@ def test_labels_filter_and_batch_order(tiny_model):
 
 
 def test_only_components_ner_needs_are_kept(tiny_model):
-    nlp = spacy.load(tiny_model)
-    nlp.add_pipe("sentencizer", first=True)
-    assert needless_components(nlp) == ["sentencizer"]
     assert load_ner_pipeline(tiny_model).pipe_names == ["entity_ruler"]
+    listener = {"@architectures": "spacy.Tok2VecListener.v1", "upstream": "shared"}
+    config = {
+        "nlp": {"pipeline": ["shared", "other", "tagger", "ner", "sentencizer"]},
+        "components": {
+            "shared": {"factory": "tok2vec"},
+            "other": {"factory": "tok2vec"},
+            "tagger": {"factory": "tagger", "model": {"tok2vec": listener}},
+            "ner": {"factory": "ner", "model": {"tok2vec": listener}},
+            "sentencizer": {"factory": "sentencizer"},
+        },
+    }
+    assert needless_components(config) == ["other", "tagger", "sentencizer"]
+    assert needless_components(config, keep=("sentencizer",)) == ["other", "tagger"]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -30,23 +31,42 @@ def model_info(name: str) -> dict[str, str]:
 
 
 def load_ner_pipeline(name: str, keep: tuple[str, ...] = ()) -> Language:
-    """Load a pipeline and drop every component that entity recognition does not use."""
+    """Load a pipeline without the components that entity recognition does not use (never even read)."""
     import spacy
 
-    nlp = spacy.load(name)
-    for pipe_name in needless_components(nlp, keep):
-        nlp.remove_pipe(pipe_name)
-    return nlp
+    return spacy.load(name, exclude=needless_components(pipeline_config(name), keep))
 
 
-def needless_components(nlp: Language, keep: tuple[str, ...] = ()) -> list[str]:
-    """Components that neither recognise entities nor feed an entity recogniser."""
-    ner = {name for name in nlp.pipe_names if nlp.get_pipe_meta(name).factory in NER_FACTORIES}
-    ner.update(keep)
-    feeding = {
-        name
-        for name in nlp.pipe_names
-        if nlp.get_pipe_meta(name).factory in EMBEDDING_FACTORIES
-        and ner & set(getattr(nlp.get_pipe(name), "listening_components", ()))
-    }
-    return [name for name in nlp.pipe_names if name not in ner | feeding]
+def pipeline_config(name: str) -> dict[str, Any]:
+    """The pipeline's config.cfg, read without loading any weights."""
+    import spacy.util
+
+    if spacy.util.is_package(name):
+        meta = json.loads((spacy.util.get_package_path(name) / "meta.json").read_text(encoding="utf-8"))
+        folder = spacy.util.get_package_path(name) / f"{meta['lang']}_{meta['name']}-{meta['version']}"
+    else:
+        folder = Path(name)
+    return spacy.util.load_config(folder / "config.cfg", interpolate=False)
+
+
+def needless_components(config: dict[str, Any], keep: tuple[str, ...] = ()) -> list[str]:
+    """Components that neither recognise entities nor feed an entity recogniser through a listener."""
+    components = config["components"]
+    names = list(config["nlp"]["pipeline"])
+    needed = {name for name in names if components[name].get("factory") in NER_FACTORIES} | set(keep)
+    for name in list(needed):
+        for upstream in _listened_to(components.get(name, {})):
+            needed.update(
+                other for other in names
+                if components[other].get("factory") in EMBEDDING_FACTORIES and upstream in ("*", other)
+            )
+    return [name for name in names if name not in needed]
+
+
+def _listened_to(node: Any) -> Iterator[str]:
+    """The `upstream` names of every listener layer inside a component's model config."""
+    if isinstance(node, dict):
+        if "Listener" in str(node.get("@architectures", "")):
+            yield str(node.get("upstream", "*"))
+        for value in node.values():
+            yield from _listened_to(value)
