@@ -123,6 +123,11 @@ def _records(folder: Path, prefix: str) -> list[dict]:
     return records
 
 
+def _located(record: dict) -> dict:
+    """The record without `source.uri`, the one field that names the corpus folder (clean/ or mixed/)."""
+    return {**record, "source": {k: v for k, v in record["source"].items() if k != "uri"}}
+
+
 def report(name: str, result: dict) -> None:
     counts = result["summary"].get("counts", {})
     reasons = Counter(record["reason"] for record in result["dead"])
@@ -150,8 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     report("real articles only", baseline)
     hostile = run_cli(mixed, args.workdir / "out-mixed", args.model)
     report("real articles + hostile files", hostile)
-    by_path = {r["source"]["path"]: r for r in hostile["enriched"] if r["source"]["path"].startswith("real/")}
-    same = all(by_path.get(r["source"]["path"]) == r for r in baseline["enriched"])
+    by_path = {r["source"]["path"]: _located(r) for r in hostile["enriched"] if r["source"]["path"].startswith("real/")}
+    same = all(by_path.get(r["source"]["path"]) == _located(r) for r in baseline["enriched"])
     same = same and len(by_path) == len(baseline["enriched"])
     print(f"real articles' records identical to the clean run: {same} ({len(by_path)} records)")
     ratio = hostile["peak_rss_mb"] / max(baseline["peak_rss_mb"], 1)

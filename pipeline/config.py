@@ -24,7 +24,11 @@ DEFAULT_RULES: tuple[tuple[str, str], ...] = (
     ("continue_reading", r"continue reading the main story"),
     ("reprint_notice", r"original story reprinted with permission from .{0,400}"),
     ("copyright_notice", r"(?:copyright|©) .{0,80}all rights reserved\..{0,200}"),
-    ("ad_blocker_appeal", r"(?:we get it: ads aren.t what you.re here for|here.s the thing with ad blockers).{0,300}"),
+    (
+        "ad_blocker_appeal",
+        r"(?:we get it: ads aren.t what you.re here for|here.s the thing with ad blockers"
+        r"|so, add us to your ad blocker.s whitelist).{0,300}",
+    ),
 )
 
 
@@ -62,6 +66,7 @@ class CorpusBoilerplateConfig:
 @dataclass(frozen=True)
 class CleanConfig:
     fix_mojibake: bool = True
+    reflow: bool = True
     rules: tuple[Rule, ...] = tuple(Rule(name, pattern) for name, pattern in DEFAULT_RULES)
     corpus_boilerplate: CorpusBoilerplateConfig = field(default_factory=CorpusBoilerplateConfig)
 

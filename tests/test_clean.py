@@ -20,7 +20,35 @@ def test_mojibake_is_repaired_and_typographic_quotes_kept():
     raw = "â€œWe cannot keep patching it,â€\x9d Ruiz said. The councilâ€™s engineers"
     cleaned = clean_text(raw, RULES)
     assert cleaned.text == "“We cannot keep patching it,” Ruiz said. The council’s engineers"
-    assert cleaned.changes["mojibake_fixed"] == 1
+    assert cleaned.changes == {"mojibake:ftfy": 1}
+
+
+def test_closing_quotes_that_lost_a_byte_are_restored():
+    raw = "Russia must “assume equal commitmentsâ€.\n“I was told that [Putin] said that,†Biden added."
+    cleaned = clean_text(raw, RULES)
+    assert cleaned.text == (
+        "Russia must “assume equal commitments”.\n\n“I was told that [Putin] said that,” Biden added."
+    )
+    assert cleaned.changes == {"mojibake:dagger_quote": 1, "mojibake:lost_byte_quote": 1}
+
+
+def test_hard_wrapped_newswire_is_reflowed_and_the_signoff_removed():
+    raw = (
+        "    WINNIPEG, March 3 - The Canadian Wheat Board said it raised\n"
+        "its forecast of wheat exports for the 1987/88 crop year to 19.5\n"
+        "mln tonnes from 18.2 mln, citing strong demand from China and\n"
+        "the Soviet Union.\n"
+        "    The board said sales to Japan were also ahead of last year's\n"
+        "pace.\n"
+        " Reuter\n"
+    )
+    cleaned = clean_text(raw, RULES)
+    assert cleaned.text == (
+        "WINNIPEG, March 3 - The Canadian Wheat Board said it raised its forecast of wheat exports for the "
+        "1987/88 crop year to 19.5 mln tonnes from 18.2 mln, citing strong demand from China and the Soviet "
+        "Union.\n\nThe board said sales to Japan were also ahead of last year's pace."
+    )
+    assert cleaned.changes == {"reflow_joins": 4, "rule:reuters_signoff": 1}
 
 
 def test_clean_text_is_unchanged_apart_from_paragraph_separators():

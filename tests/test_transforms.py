@@ -61,7 +61,7 @@ def test_clean_articles():
         assert_that(
             cleaned | beam.Map(lambda a: (a.id, a.title, a.text, a.cleaning)),
             equal_to(
-                [("1", "Title’s", "Body “quoted”.", {"mojibake_fixed": 1, "rule:ad_marker": 1, "rule:source_link": 1})]
+                [("1", "Title’s", "Body “quoted”.", {"mojibake:ftfy": 1, "rule:ad_marker": 1, "rule:source_link": 1})]
             ),
             label="Cleaned",
         )

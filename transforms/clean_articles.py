@@ -43,7 +43,7 @@ class _CleanFn(beam.DoFn):
 
     def process(self, article: Article) -> Iterator[Article | beam.pvalue.TaggedOutput]:
         fix = self._config.fix_mojibake
-        cleaned = clean_text(article.text, self._rules, fix_mojibake=fix)
+        cleaned = clean_text(article.text, self._rules, fix_mojibake=fix, reflow_lines=self._config.reflow)
         if not cleaned.text:
             reason = "empty_input" if not article.text.strip() else "empty_after_cleaning"
             message = "the article has no text" if reason == "empty_input" else "nothing left after cleaning"

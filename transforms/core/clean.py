@@ -7,16 +7,17 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import ftfy
+from transforms.core import mojibake
+from transforms.core.reflow import reflow
 
-_FTFY_CONFIG = ftfy.TextFixerConfig(uncurl_quotes=False, fix_line_breaks=False, explain=False)
 _C0_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
-# C1 controls carry mojibake that ftfy can still repair, so they go only after it has run.
+# C1 controls carry mojibake that the repair can still use, so they go only after it has run.
 _C1_CONTROLS = re.compile(r"[\x80-\x9f]")
 _NEWLINES = re.compile(r"\r\n?|[\u2028\u2029\x85]")
-# Removing a control character can expose mojibake that ftfy then repairs: repeat until nothing changes.
+# Removing a control character can expose mojibake that the repair then fixes: repeat until nothing changes.
 _MAX_REPAIR_PASSES = 3
 _INLINE_SPACE = re.compile(r"[ \t\u00a0\u3000]+")
+PARAGRAPH_BREAK = "\n\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +41,15 @@ def compile_rules(rules: Iterable[tuple[str, str]]) -> tuple[LineRule, ...]:
     return tuple(LineRule(name, re.compile(pattern, re.IGNORECASE)) for name, pattern in rules)
 
 
-def clean_text(text: str, rules: tuple[LineRule, ...] = (), *, fix_mojibake: bool = True) -> Cleaned:
-    """Clean one article body; paragraphs come out as non-empty lines joined by a blank line."""
+def clean_text(
+    text: str, rules: tuple[LineRule, ...] = (), *, fix_mojibake: bool = True, reflow_lines: bool = True
+) -> Cleaned:
+    """Clean one article body; paragraphs come out as non-empty lines separated by a blank line.
+
+    Steps, each counted in `changes`: control characters removed (`control_chars_removed`), mojibake
+    repaired (`mojibake:<kind>`, see transforms.core.mojibake), lines removed by a boilerplate rule
+    (`rule:<name>`), hard-wrapped lines joined (`reflow_joins`); then runs of spaces collapse to one.
+    """
     changes: Counter[str] = Counter()
     text = _NEWLINES.sub("\n", text)
     text, changes["control_chars_removed"] = _C0_CONTROLS.subn("", text)
@@ -50,24 +58,25 @@ def clean_text(text: str, rules: tuple[LineRule, ...] = (), *, fix_mojibake: boo
         if repaired == text:
             break
         text = repaired
-    paragraphs = []
+    kept = []
     for line in text.split("\n"):
-        line = _INLINE_SPACE.sub(" ", line).strip()
-        if not line:
-            continue
-        rule = next((r for r in rules if r.pattern.fullmatch(line)), None)
-        if rule is not None:
+        stripped = line.strip()
+        rule = next((r for r in rules if r.pattern.fullmatch(stripped)), None) if stripped else None
+        if rule is None:
+            kept.append(line)
+        else:
             changes[f"rule:{rule.name}"] += 1
-            continue
-        paragraphs.append(line)
-    return Cleaned("\n\n".join(paragraphs), {k: v for k, v in sorted(changes.items()) if v})
+    text = "\n".join(kept)
+    if reflow_lines:
+        text, changes["reflow_joins"] = reflow(text)
+    paragraphs = (_INLINE_SPACE.sub(" ", line).strip() for line in text.split("\n"))
+    return Cleaned(PARAGRAPH_BREAK.join(p for p in paragraphs if p), {k: v for k, v in sorted(changes.items()) if v})
 
 
-def _repair(text: str, fix_mojibake: bool, changes: Counter[str]) -> str:
-    if fix_mojibake:
-        fixed = ftfy.fix_text(text, _FTFY_CONFIG)
-        changes["mojibake_fixed"] += int(fixed != text)
-        text = fixed
+def _repair(text: str, fix: bool, changes: Counter[str]) -> str:
+    if fix:
+        text, counts = mojibake.fix_mojibake(text)
+        changes.update({f"mojibake:{kind}": n for kind, n in counts.items()})
     text, c1_removed = _C1_CONTROLS.subn("", text)
     changes["control_chars_removed"] += c1_removed
     return text
@@ -75,8 +84,6 @@ def _repair(text: str, fix_mojibake: bool, changes: Counter[str]) -> str:
 
 def clean_title(title: str, *, fix_mojibake: bool = True) -> str:
     """Clean a one-line title: control characters, mojibake and whitespace."""
-    title = _C0_CONTROLS.sub("", title)
-    if fix_mojibake:
-        title = ftfy.fix_text(title, _FTFY_CONFIG)
-    title = _C1_CONTROLS.sub("", title)
+    changes: Counter[str] = Counter()
+    title = _repair(_C0_CONTROLS.sub("", title), fix_mojibake, changes)
     return _INLINE_SPACE.sub(" ", title.replace("\n", " ")).strip()

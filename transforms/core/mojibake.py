@@ -7,11 +7,22 @@ import unicodedata
 from typing import NamedTuple
 
 import ftfy
+from ftfy.badness import is_bad
 
 # Typographic quotes, line breaks and the normalisation form of the text are kept: no BBC or wp-scraped
 # article changes under NFC, so NFC could only ever rewrite text that is not broken.
-FTFY_CONFIG = ftfy.TextFixerConfig(uncurl_quotes=False, fix_line_breaks=False, normalization=None, explain=False)
-KINDS = ("ftfy", "lost_byte_quote", "lost_byte_other", "dagger_quote", "replacement_quote", "leftover_mojibake")
+FTFY_CONFIG = ftfy.TextFixerConfig(
+    uncurl_quotes=False, fix_line_breaks=False, normalization=None, explain=False
+)
+KINDS = (
+    "ftfy",
+    "lost_byte_quote",
+    "lost_byte_other",
+    "dagger_quote",
+    "replacement_quote",
+    "leftover_mojibake",
+)
+_MAX_ROUNDS = 4
 
 # Windows-1252 leaves these bytes undefined; a strict decoder drops them from UTF-8 sequences.
 _LOST_BYTES = (0x81, 0x8D, 0x8F, 0x90, 0x9D)
@@ -20,6 +31,9 @@ _HIGH_CHARS = bytes(range(0x80, 0x100)).decode("sloppy-windows-1252")
 _BYTE_OF = {ch: 0x80 + i for i, ch in enumerate(_HIGH_CHARS)}
 _RUN_RE = re.compile(f"[{re.escape(_HIGH_CHARS)}]+")
 _LINE_RE = re.compile("[^\n]*\n|[^\n]+")
+# Lead bytes of the sequences worth restoring: Latin letters (Ã, Ä, Å), punctuation and symbols (â),
+# variation selectors (ï) and emoji (ð). Other scripts' mojibake is ftfy's alone.
+_TRUNCATED_LEADS = b"\xc3\xc4\xc5\xe2\xef\xf0"
 
 _RDQUO, _LDQUO, _DAGGER, _REPLACEMENT = "\u201d", "\u201c", "\u2020", "\ufffd"
 _HYPHEN, _ZWJ, _RLM, _VS16 = "\u2010", "\u200d", "\u200f", "\ufe0f"
@@ -28,8 +42,10 @@ _A0_ARTEFACTS = "".join(chr(0x2020 + 64 * i) for i in range(64) if i not in (5, 
 # The most likely of the characters a truncated sequence could have been, in order: the closing quote
 # (by far the most common victim), emoji joiners and selectors, then letters and symbols of news text.
 _PREFERRED = _RDQUO + _VS16 + _ZWJ + _HYPHEN + _RLM + "ÁÍÝčĐŁōŐā●❤❄⭐❌❓❗☝☀☁✍✏❯"
-_CATEGORY_ORDER = {"Lu": 0, "Ll": 0, "So": 1, "Sm": 2, "No": 2, "Pd": 3, "Po": 3, "Lm": 4, "Sk": 4}
+_EMOJI = ("\U0001f300", "\U0001faff")
+_LEFTOVER_CATEGORIES = ("Lu", "Ll", "Lm", "Sk", "So", "Sm", "No", "Pd", "Po")
 _OPENERS = "([{" + _LDQUO + "\u2018"
+_TYPOGRAPHIC = "\u2018\u2019\u201c\u201d\u2013\u2014\u2026"
 _CLOSING_PUNCT = ".,!?;:)'\"\u2026\u2019"
 _QUOTE_EVENTS_RE = re.compile(f"[{_LDQUO}{_RDQUO}{_DAGGER}{_REPLACEMENT}\n]")
 _GLUED_A0_RE = re.compile(f"[{_A0_ARTEFACTS[1:]}](?=\\S)")
@@ -38,7 +54,7 @@ _GLUED_A0_RE = re.compile(f"[{_A0_ARTEFACTS[1:]}](?=\\S)")
 class _Piece(NamedTuple):
     source: str
     candidates: tuple[str, ...]
-    kind: str  # plain, mojibake (a whole UTF-8 sequence), restored (one holding an undefined byte), truncated
+    kind: str  # plain, mojibake (a whole UTF-8 sequence) or truncated (one that lost a byte)
 
 
 def fix_mojibake(text: str) -> tuple[str, dict[str, int]]:
@@ -57,14 +73,14 @@ def fix_mojibake(text: str) -> tuple[str, dict[str, int]]:
       in text that also needed one of the repairs above.
     """
     counts = dict.fromkeys(KINDS, 0)
-    # Lost bytes go back first, as ftfy's sloppy codec spells them, so that ftfy can decode whole lines;
-    # what ftfy had already half-fixed before this call is decoded after it.
-    text = _restore_lost_bytes(text, counts, decode=False)
-    text = _fix_lines(text, counts)
-    text = _restore_lost_bytes(text, counts, decode=True)
-    text = _restore_quotes(text, counts)
-    if any(counts[kind] for kind in KINDS[1:]):
-        text = _decode_leftovers(text, counts)
+    # A repair can let ftfy see mojibake it passed over, so rounds go on until nothing changes.
+    for _ in range(_MAX_ROUNDS):
+        fixed = _restore_quotes(_restore_lost_bytes(_fix_lines(text, counts), counts), counts)
+        if any(counts[kind] for kind in KINDS[1:]):
+            fixed = _decode_leftovers(fixed, counts)
+        if fixed == text:
+            break
+        text = fixed
     return text, counts
 
 
@@ -81,25 +97,28 @@ def _fix_lines(text: str, counts: dict[str, int]) -> str:
     return "".join(out)
 
 
-def _restore_lost_bytes(text: str, counts: dict[str, int], *, decode: bool) -> str:
+def _restore_lost_bytes(text: str, counts: dict[str, int]) -> str:
     def repair(match: re.Match[str]) -> str:
         pieces = _parse(match.group())
-        if not any(piece.kind == "truncated" or (decode and piece.kind == "restored") for piece in pieces):
+        if not any(piece.kind == "truncated" for piece in pieces):
             return match.group()
         out: list[str] = []
         prev = text[match.start() - 1 : match.start()]
+        after = text[match.end() : match.end() + 1]
+        alone = sum(piece.kind != "plain" for piece in pieces) == 1
         for i, piece in enumerate(pieces):
-            nxt = pieces[i + 1].candidates[0][0] if i + 1 < len(pieces) else text[match.end() : match.end() + 1]
-            if piece.kind != "truncated":
-                out.append(piece.candidates[0] if decode else piece.source)
-                prev = piece.candidates[0][-1]
-                continue
-            choice = _pick(piece, prev, nxt, alone=len(pieces) == 1)
+            nxt = pieces[i + 1].candidates[0][0] if i + 1 < len(pieces) else after
+            choice = _pick(piece, prev, nxt, alone) if piece.kind == "truncated" else piece.candidates[0]
             if choice is None:
                 return match.group()
-            counts["lost_byte_quote" if choice == _RDQUO else "lost_byte_other"] += 1
-            out.append(choice if decode else choice.encode("utf-8").decode("sloppy-windows-1252"))
-            prev = choice
+            out.append(choice)
+            prev = choice[-1]
+        # Leave garbled runs to ftfy: they would still read as mojibake once repaired.
+        if is_bad("".join(out)):
+            return match.group()
+        for piece, choice in zip(pieces, out, strict=True):
+            if piece.kind == "truncated":
+                counts["lost_byte_quote" if choice == _RDQUO else "lost_byte_other"] += 1
         return "".join(out)
 
     return _RUN_RE.sub(repair, text)
@@ -116,11 +135,11 @@ def _parse(run: str) -> list[_Piece]:
         while tail < size - 1 and i + 1 + tail < len(data) and 0x80 <= data[i + 1 + tail] <= 0xBF:
             tail += 1
         piece = _Piece(run[i], (run[i],), "plain")
+        head = data[i : i + size - 1]
         if size and tail == size - 1 and (decoded := _decode(data[i : i + size])):
-            restored = any(byte in _LOST_BYTES for byte in data[i : i + size])
-            piece = _Piece(run[i : i + size], (decoded,), "restored" if restored else "mojibake")
-        elif size and tail == size - 2 and (candidates := _candidates(data[i : i + size - 1])):
-            piece = _Piece(run[i : i + size - 1], candidates, "truncated")
+            piece = _Piece(run[i : i + size], (decoded,), "mojibake")
+        elif tail == size - 2 and data[i] in _TRUNCATED_LEADS and (found := _candidates(head)):
+            piece = _Piece(run[i : i + size - 1], found, "truncated")
         pieces.append(piece)
         i += len(piece.source)
     return pieces
@@ -142,32 +161,19 @@ def _decode(data: bytes) -> str:
 
 
 def _candidates(truncated: bytes) -> tuple[str, ...]:
-    """Plausible characters whose UTF-8 is `truncated` with one undefined byte put back after the lead."""
+    """The likely characters whose UTF-8 is `truncated` with one undefined byte put back after the lead."""
     found = set()
     for at in range(1, len(truncated) + 1):
         for byte in _LOST_BYTES:
             ch = _decode(truncated[:at] + bytes([byte]) + truncated[at:])
-            if ch and _plausible(ch):
+            if ch and (ch in _PREFERRED or _EMOJI[0] <= ch <= _EMOJI[1]):
                 found.add(ch)
-    return tuple(sorted(found, key=_rank))
-
-
-def _plausible(ch: str) -> bool:
-    return ch in _PREFERRED or (
-        unicodedata.category(ch) in _CATEGORY_ORDER and "FORM" not in unicodedata.name(ch, "FORM")
-    )
-
-
-def _rank(ch: str) -> tuple[int, int]:
-    if ch in _PREFERRED:
-        return (0, _PREFERRED.index(ch))
-    return (1 + _CATEGORY_ORDER[unicodedata.category(ch)], ord(ch))
+    return tuple(sorted(found, key=lambda ch: (_PREFERRED + ch).index(ch)))
 
 
 def _pick(piece: _Piece, prev: str, nxt: str, alone: bool) -> str | None:
     """Choose what a truncated sequence was from its neighbours; None leaves it alone."""
-    candidates = piece.candidates
-    if _RDQUO in candidates:
+    if _RDQUO in piece.candidates:
         if prev.islower() and nxt.islower():
             return _HYPHEN
         if _pictographic(prev) and _pictographic(nxt):
@@ -175,20 +181,13 @@ def _pick(piece: _Piece, prev: str, nxt: str, alone: bool) -> str | None:
         if (prev.strip() == "" or prev in _OPENERS) and nxt in ("@", "("):
             return _RLM
         return _RDQUO
+    if len(piece.source) > 1:
+        return piece.candidates[0]
+    # A lone Ã, Ä or Å is also a letter in its own right, unless its case cannot fit between its neighbours.
     upper = not prev.isalpha() or prev.isupper()
-    if alone and len(piece.source) == 1:
-        # A lone lead byte is also a letter in its own right (Ä, Å, Ã) unless its case cannot fit there.
-        if not (prev.islower() or (upper and nxt.islower() and piece.source == "Ã")):
-            return None
-        letters = [ch for ch in candidates if ch.isalpha() and ch.isupper() == upper]
-        return letters[0] if letters else None
-    in_word = prev.isalpha() and nxt.isalpha()
-
-    def misfit(ch: str) -> tuple[bool, bool]:
-        name = unicodedata.name(ch, "")
-        return (in_word and "LETTER" not in name, ("CAPITAL" in name and not upper) or ("SMALL" in name and upper))
-
-    return min(candidates, key=misfit)
+    if not alone or not (prev.islower() or (upper and nxt.islower() and piece.source == "Ã")):
+        return None
+    return next((ch for ch in piece.candidates if ch.isupper() == upper), None)
 
 
 def _pictographic(ch: str) -> bool:
@@ -199,6 +198,9 @@ def _restore_quotes(text: str, counts: dict[str, int]) -> str:
     """Turn ftfy's `†` (from `” `) and `�` (from `”?`) back where they close an open quotation."""
     if _DAGGER not in text and _REPLACEMENT not in text:
         return text
+    # `�` is also what ftfy makes of `â€�`, the same quote after a decoder replaced its byte: only a text
+    # that lost other bytes outright gives it away as a lost question mark.
+    lossy = counts["lost_byte_quote"] + counts["lost_byte_other"] + counts["dagger_quote"] > 0
     out = []
     depth = start = 0
     for match in _QUOTE_EVENTS_RE.finditer(text):
@@ -209,7 +211,7 @@ def _restore_quotes(text: str, counts: dict[str, int]) -> str:
             depth += 1
         elif mark == _RDQUO:
             depth = max(depth - 1, 0)
-        elif _closes_quote(mark, depth, text[at - 1 : at], text[at + 1 : at + 2]):
+        elif _closes_quote(mark, depth, lossy, text[at - 1 : at], text[at + 1 : at + 2]):
             out.append(text[start:at] + _RDQUO + (" " if mark == _DAGGER else "?"))
             start = at + 1
             depth = max(depth - 1, 0)
@@ -218,16 +220,24 @@ def _restore_quotes(text: str, counts: dict[str, int]) -> str:
     return "".join(out)
 
 
-def _closes_quote(mark: str, depth: int, prev: str, nxt: str) -> bool:
+def _closes_quote(mark: str, depth: int, lossy: bool, prev: str, nxt: str) -> bool:
     after_text = prev.isalnum() or (prev != "" and prev in _CLOSING_PUNCT)
     if mark == _REPLACEMENT:
-        return depth > 0 and after_text
+        return lossy and depth > 0 and after_text
     # ftfy took the space after the quote, so a dagger with a space after it is a real one.
     if nxt in ("", "\n"):
         return depth > 0 or (after_text and not prev.isalnum())
     if nxt.isspace():
         return False
-    return depth > 0 or (after_text and (nxt.isalnum() or nxt in _OPENERS))
+    # Outside a quotation, only when glued to a word, and not next to mojibake (then it is likely part of a
+    # garble); at the start of a line or after a space, a closing quote used as an opening one, but only in
+    # text that lost bytes elsewhere, as a footnote dagger could stand there too.
+    opens_word = (nxt.isalnum() or nxt in _OPENERS) and _not_mojibake(prev) and _not_mojibake(nxt)
+    return depth > 0 or (opens_word and (after_text or (lossy and prev.strip() == "")))
+
+
+def _not_mojibake(ch: str) -> bool:
+    return ch not in _BYTE_OF or ch in _TYPOGRAPHIC
 
 
 def _decode_leftovers(text: str, counts: dict[str, int]) -> str:
@@ -235,7 +245,7 @@ def _decode_leftovers(text: str, counts: dict[str, int]) -> str:
 
     def decode_run(match: re.Match[str]) -> str:
         pieces = _parse(match.group())
-        if any(piece.kind not in ("mojibake", "restored") or not _plausible(piece.candidates[0]) for piece in pieces):
+        if any(piece.kind != "mojibake" or not _plausible(piece.candidates[0]) for piece in pieces):
             return match.group()
         counts["leftover_mojibake"] += 1
         return "".join(piece.candidates[0] for piece in pieces)
@@ -248,3 +258,7 @@ def _decode_leftovers(text: str, counts: dict[str, int]) -> str:
         return candidates[0] + " "
 
     return _GLUED_A0_RE.sub(unglue, _RUN_RE.sub(decode_run, text))
+
+
+def _plausible(ch: str) -> bool:
+    return unicodedata.category(ch) in _LEFTOVER_CATEGORIES and "FORM" not in unicodedata.name(ch, "FORM")
