@@ -46,6 +46,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # The DirectRunner relays each worker process's start-up warnings; errors still come through.
+    logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)
     args, beam_args = parser().parse_known_args(argv)
     if args.command == "watch":
         return watch_main(args, beam_args)

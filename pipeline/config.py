@@ -22,7 +22,7 @@ DEFAULT_RULES: tuple[tuple[str, str], ...] = (
     ("reuters_signoff", r"reuter"),
     ("skip_links", r"go back to top\. skip to: start of article\.?"),
     ("continue_reading", r"continue reading the main story"),
-    ("reprint_notice", r"original story reprinted with permission from .{0,400}"),
+    ("reprint_notice", r"\(?original story reprinted with permission from .{0,400}"),
     ("copyright_notice", r"(?:copyright|©) .{0,80}all rights reserved\..{0,200}"),
     (
         "ad_blocker_appeal",
@@ -108,6 +108,7 @@ class Config:
             "runner": "DirectRunner",
             "direct_running_mode": "multi_processing",
             "direct_num_workers": 0,
+            "default_sdk_harness_log_level": "WARNING",
         }
     )
 

@@ -275,8 +275,11 @@ def _join_short_names(entities: list[Entity], groups: dict[tuple[str, str], list
             for part in {_key(tokens[0]), _key(tokens[-1])}:
                 full_names[part].append((label, key))
     for group_key in [k for k in groups if k[0] == "PERSON" and k[1] in full_names]:
+        # A name whose own key is one of its tokens ("The Hive" is "hive") is no short form of itself.
+        candidates = [c for c in full_names[group_key[1]] if c != group_key and groups.get(c)]
+        if not candidates:
+            continue
         for i in groups.pop(group_key):
-            candidates = full_names[group_key[1]]
             groups[min(candidates, key=lambda c: _distance(entities, groups[c], i))].append(i)
 
 
