@@ -196,7 +196,11 @@ def variants(model: str, batch_size: int, scripts: Path, workers: int) -> list[V
             ],
         ),
         Variant("pipeline default", pipeline_command(extra=model_flag), pipeline_output=True),
-        Variant("pipeline in_memory", pipeline_command("--direct_running_mode=in_memory", extra=model_flag), True),
+        Variant(
+            "pipeline in_memory",
+            pipeline_command("--direct_running_mode=in_memory", "--direct_num_workers=1", extra=model_flag),
+            True,
+        ),
         Variant("pipeline mp 1 worker", pipeline_command(mp, "--direct_num_workers=1", extra=model_flag), True),
         Variant(
             f"pipeline mp {workers} workers",
@@ -205,7 +209,9 @@ def variants(model: str, batch_size: int, scripts: Path, workers: int) -> list[V
         ),
         Variant(
             "pipeline full model",
-            pipeline_command("--direct_running_mode=in_memory", extra=(*model_flag, "--set", FULL_MODEL)),
+            pipeline_command(
+                "--direct_running_mode=in_memory", "--direct_num_workers=1", extra=(*model_flag, "--set", FULL_MODEL)
+            ),
             pipeline_output=True,
         ),
         Variant(

@@ -1,4 +1,4 @@
-"""The article-enrich command line: `article-enrich run --input … --output …` plus Beam options."""
+"""The article-enrich command line: `run` a batch job or `watch` a folder, plus Beam options."""
 
 from __future__ import annotations
 
@@ -6,42 +6,54 @@ import argparse
 import json
 import logging
 import sys
+from typing import Any
 
-from pipeline.config import ConfigError, load_config
+from pipeline.config import Config, ConfigError, load_config
 from pipeline.incremental import run_incremental
 from pipeline.run import JobFailed, run
-from pipeline.watch_cli import add_watch_parser, watch_main
+from pipeline.watch import WatchOptions, watch
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DEAD_LETTERS = 0, 1, 2, 3
+BEAM_EPILOG = "Any other --option is passed to Beam's PipelineOptions (e.g. --direct_running_mode=in_memory)."
 
 
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="article-enrich", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    run_parser = commands.add_parser(
-        "run",
-        help="enrich a corpus in one batch job",
-        epilog="Any other --option is passed to Beam's PipelineOptions (e.g. --direct_num_workers=2).",
-    )
-    run_parser.add_argument("--input", help="a folder (every article file below it), a file or a glob")
-    run_parser.add_argument("--output", help="the folder for enriched-*.jsonl, dead-letter-*.jsonl, run-summary.json")
-    run_parser.add_argument("--config", help="a YAML config file (default: the built-in configs/local.yaml values)")
-    run_parser.add_argument("--runner", help="the Beam runner (overrides the config's beam.runner)")
-    run_parser.add_argument("--model", help="a spaCy pipeline name or path (overrides tag.model)")
+    run_parser = commands.add_parser("run", help="enrich a corpus in one batch job", epilog=BEAM_EPILOG)
+    _job_arguments(run_parser, output="the folder for enriched-*.jsonl, dead-letter-*.jsonl, run-summary.json")
     run_parser.add_argument(
         "--incremental",
         action="store_true",
         help="only new or changed inputs, into OUTPUT/run=<time>/ (sets incremental.enabled; docs/scheduling.md)",
     )
-    run_parser.add_argument(
+    watch_parser = commands.add_parser(
+        "watch",
+        help="enrich every article file already in a folder and every one that appears later",
+        epilog=BEAM_EPILOG + " SIGINT/SIGTERM stop it cleanly.",
+    )
+    _job_arguments(watch_parser, output="the folder for the per-window enriched and dead-letter files")
+    watch_parser.add_argument("--poll-interval", type=float, default=0.5, help="seconds between listings (0.5)")
+    watch_parser.add_argument(
+        "--idle-timeout", type=float, default=None, help="stop after this many seconds without a new file (never)"
+    )
+    watch_parser.add_argument("--window", type=float, default=60.0, help="event-time window in seconds (60)")
+    return parser
+
+
+def _job_arguments(parser: argparse.ArgumentParser, *, output: str) -> None:
+    parser.add_argument("--input", help="a folder (every article file below it), a file or a glob")
+    parser.add_argument("--output", help=output)
+    parser.add_argument("--config", help="a YAML config file (default: the built-in configs/local.yaml values)")
+    parser.add_argument("--runner", help="the Beam runner (overrides the config's beam.runner)")
+    parser.add_argument("--model", help="a spaCy pipeline name or path (overrides tag.model)")
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="KEY=VALUE",
         help="override any config key, e.g. tag.batch_size=32",
     )
-    add_watch_parser(commands)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,9 +61,20 @@ def main(argv: list[str] | None = None) -> int:
     # The DirectRunner relays each worker process's start-up warnings; errors still come through.
     logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)
     args, beam_args = parser().parse_known_args(argv)
-    if args.command == "watch":
-        return watch_main(args, beam_args)
-    overrides = list(args.set) + (["incremental.enabled=true"] if args.incremental else [])
+    try:
+        config = _config(args)
+        summary = _start(args, config, beam_args)
+    except ConfigError as error:
+        print(f"article-enrich: configuration error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except JobFailed as error:
+        print(f"article-enrich: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    return _report(summary, config)
+
+
+def _config(args: argparse.Namespace) -> Config:
+    overrides = list(args.set) + (["incremental.enabled=true"] if getattr(args, "incremental", False) else [])
     for key, value in (
         ("input", args.input),
         ("output", args.output),
@@ -60,21 +83,26 @@ def main(argv: list[str] | None = None) -> int:
     ):
         if value is not None:
             overrides.append(f"{key}={json.dumps(value)}")
-    try:
-        config = load_config(args.config, overrides)
-        for key in ("input", "output"):
-            if not getattr(config, key):
-                raise ConfigError(f"--{key} is required (or set {key!r} in the config file)")
-        summary = (run_incremental if config.incremental.enabled else run)(config, beam_args)
-    except ConfigError as error:
-        print(f"article-enrich: configuration error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except JobFailed as error:
-        print(f"article-enrich: {error}", file=sys.stderr)
-        return EXIT_FAILED
+    config = load_config(args.config, overrides)
+    for key in ("input", "output"):
+        if not getattr(config, key):
+            raise ConfigError(f"--{key} is required (or set {key!r} in the config file)")
+    return config
+
+
+def _start(args: argparse.Namespace, config: Config, beam_args: list[str]) -> dict[str, Any]:
+    if args.command == "watch":
+        if args.poll_interval <= 0 or args.window <= 0 or (args.idle_timeout is not None and args.idle_timeout < 0):
+            raise ConfigError("--poll-interval and --window must be positive, --idle-timeout not negative")
+        return watch(config, WatchOptions(args.poll_interval, args.idle_timeout, args.window), beam_args)
+    return (run_incremental if config.incremental.enabled else run)(config, beam_args)
+
+
+def _report(summary: dict[str, Any], config: Config) -> int:
     counts = summary["counts"]
+    stopped = f"watch stopped ({summary['stopped_by']}): " if "stopped_by" in summary else ""
     print(
-        f"article-enrich: {counts['inputs']} inputs, {counts['enriched']} enriched, "
+        f"article-enrich: {stopped}{counts['inputs']} inputs, {counts['enriched']} enriched, "
         f"{counts['dead_letter']} dead letters, {counts['entities']} entities -> {summary['output']}"
     )
     if "incremental" in summary:

@@ -68,7 +68,7 @@ def config_fingerprint(config: Config, versions_info: dict[str, Any]) -> str:
         "model_ref": tag.model,
         "read": dataclasses.asdict(config.read),
         "clean": dataclasses.asdict(config.clean),
-        "tag": {"labels": tag.labels, "max_chunk_chars": tag.max_chunk_chars, "keep": tag.keep_components},
+        "tag": {key: value for key, value in dataclasses.asdict(tag).items() if key != "batch_size"},
     }
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode("utf-8")).hexdigest()[:20]
 

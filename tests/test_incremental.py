@@ -78,6 +78,7 @@ def test_fingerprint_changes_with_model_and_cleaning_but_not_batch_size():
     base = config_fingerprint(load_config(), VERSIONS)
     assert config_fingerprint(load_config(None, ["tag.batch_size=8"]), VERSIONS) == base
     assert config_fingerprint(load_config(None, ["clean.fix_mojibake=false"]), VERSIONS) != base
+    assert config_fingerprint(load_config(None, ["tag.harmonise=false"]), VERSIONS) != base
     upgraded = {**VERSIONS, "model": {"name": "en_tiny", "version": "1.1.0"}}
     assert config_fingerprint(load_config(), upgraded) != base
 

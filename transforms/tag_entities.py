@@ -31,7 +31,8 @@ class TagEntities(beam.PTransform):
     def expand(self, articles):
         tagged = (
             articles
-            | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=self._config.batch_size)
+            | "Batch"
+            >> beam.BatchElements(min_batch_size=self._config.batch_size, max_batch_size=self._config.batch_size)
             | "Tag" >> beam.ParDo(_TagBatchFn(self._config)).with_outputs(DEAD_LETTER, main="articles")
         )
         return tagged["articles"] | "CountTagged" >> beam.Map(count, "tagged"), tagged[DEAD_LETTER]

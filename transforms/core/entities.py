@@ -46,10 +46,13 @@ def tag_texts(
     results: list[list[Entity]] = [[] for _ in texts]
     # spaCy's memory grows with the characters in one batch, not the number of docs: a huge article's
     # chunks are tagged a few at a time, so its peak memory stays that of one `max_chunk_chars` batch.
-    for batch in char_batches(chunks, max_docs=batch_size, max_chars=max_chunk_chars):
-        docs = nlp.pipe([texts[index][start:end] for index, start, end in batch], batch_size=len(batch))
-        for (index, start, _end), doc in zip(batch, docs, strict=True):
-            results[index].extend(_entities(doc, start, labels))
+    # A memory zone frees the strings and lexemes the batch added to the vocabulary, which would otherwise
+    # grow with every new word of the corpus.
+    with nlp.memory_zone():
+        for batch in char_batches(chunks, max_docs=batch_size, max_chars=max_chunk_chars):
+            docs = nlp.pipe([texts[index][start:end] for index, start, end in batch], batch_size=len(batch))
+            for (index, start, _end), doc in zip(batch, docs, strict=True):
+                results[index].extend(_entities(doc, start, labels))
     return results
 
 
