@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import html
 import re
 import time
 from collections import Counter
@@ -67,8 +68,15 @@ def report_bbc(cleaner: Cleaner, articles: list[tuple[str, str]]) -> None:
     cleaned = cleaner.corpus(bodies)
     changed = [path for path, body in bodies if cleaned[path].split(PARAGRAPH_BREAK) != _paragraphs(body)]
     unchanged = len(bodies) - len(changed)
+    entities_only = sum(
+        cleaned[path].split(PARAGRAPH_BREAK) == _paragraphs(html.unescape(body)) for path, body in bodies
+    )
     print(f"\n== BBC: {len(bodies)} articles [{time.perf_counter() - started:.1f}s]")
     print(f"  paragraphs unchanged by cleaning: {unchanged}/{len(bodies)} ({unchanged / len(bodies):.2%})")
+    print(
+        f"  unchanged apart from decoded HTML character references (&#233; -> é): {entities_only}/{len(bodies)} "
+        f"({entities_only / len(bodies):.2%})"
+    )
     for path in changed[:5]:
         body = dict(bodies)[path]
         diff = [d for d in difflib.ndiff(_paragraphs(body), cleaned[path].split(PARAGRAPH_BREAK)) if d[0] in "+-"]
@@ -79,7 +87,8 @@ def report_wp(cleaner: Cleaner, articles: list[tuple[str, str]]) -> None:
     started = time.perf_counter()
     cleaned = cleaner.corpus(articles)
     print(f"\n== wp-scraped: {len(articles)} articles [{time.perf_counter() - started:.1f}s]")
-    lines = [(path, line) for path, text in cleaned.items() for line in text.split(PARAGRAPH_BREAK)]
+    # Articles left empty are dead letters (`empty_after_cleaning`) in the pipeline, not records.
+    lines = [(path, line) for path, text in cleaned.items() if text for line in text.split(PARAGRAPH_BREAK)]
     markers = [line for _, line in lines if MARKER.fullmatch(line)]
     site = [line for _, line in lines if SITE_BOILERPLATE.fullmatch(line)]
     least = cleaner.config.corpus_boilerplate.min_articles
