@@ -70,8 +70,10 @@ def main(argv: list[str] | None = None) -> int:
             name = f"trickle-{index:04d}.txt"
             (inbox / name).write_bytes(article.read_bytes())
             closed[name] = time.time()
-            time.sleep(args.gap)
-            written(output, seen)
+            until = time.time() + args.gap
+            while time.time() < until:
+                written(output, seen)
+                time.sleep(0.05)
         wait_for(list(closed), output, seen, timeout=60)
         latencies = sorted(seen[name] - closed[name] for name in closed if name in seen)
         burst = [f"burst-{index:04d}.txt" for index in range(len(articles) - args.trickle - 1)]
