@@ -28,20 +28,11 @@ class WriteEnriched(beam.PTransform):
         self._config = config
 
     def expand(self, outputs):
-        articles, dead_letters = outputs
-        enriched = (
-            articles
-            | "CountEnriched" >> beam.Map(_count_article)
-            | "EnrichedToJson" >> beam.Map(lambda article: to_json_line(enriched_record(article)))
-            | "WriteEnrichedShards" >> self._sink(ENRICHED_PREFIX)
+        enriched, dead = outputs | "FormatRecords" >> FormatRecords()
+        return (
+            enriched | "WriteEnrichedShards" >> self._sink(ENRICHED_PREFIX),
+            dead | "WriteDeadLetterShards" >> self._sink(DEAD_LETTER_PREFIX),
         )
-        dead = (
-            dead_letters
-            | "CountDeadLetters" >> beam.Map(count, "dead_letter")
-            | "DeadLettersToJson" >> beam.Map(lambda dead: to_json_line(dead_letter_record(dead)))
-            | "WriteDeadLetterShards" >> self._sink(DEAD_LETTER_PREFIX)
-        )
-        return enriched, dead
 
     def _sink(self, prefix: str) -> beam.io.WriteToText:
         return beam.io.WriteToText(
@@ -50,6 +41,24 @@ class WriteEnriched(beam.PTransform):
             shard_name_template=SHARD_TEMPLATE,
             num_shards=self._config.num_shards,
         )
+
+
+class FormatRecords(beam.PTransform):
+    """(articles, dead letters) to (enriched JSON lines, dead-letter JSON lines), counting both."""
+
+    def expand(self, outputs):
+        articles, dead_letters = outputs
+        enriched = (
+            articles
+            | "CountEnriched" >> beam.Map(_count_article)
+            | "EnrichedToJson" >> beam.Map(lambda article: to_json_line(enriched_record(article)))
+        )
+        dead = (
+            dead_letters
+            | "CountDeadLetters" >> beam.Map(count, "dead_letter")
+            | "DeadLettersToJson" >> beam.Map(lambda dead: to_json_line(dead_letter_record(dead)))
+        )
+        return enriched, dead
 
 
 def _count_article(article: Article) -> Article:

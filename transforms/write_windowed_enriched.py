@@ -10,11 +10,8 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import BoundedWindow, IntervalWindow
 
-from transforms.core.records import dead_letter_record, enriched_record, to_json_line
-from transforms.core.types import Article
 from transforms.core.watch import window_label
-from transforms.metrics import count
-from transforms.write_enriched import DEAD_LETTER_PREFIX, ENRICHED_PREFIX, SUFFIX
+from transforms.write_enriched import DEAD_LETTER_PREFIX, ENRICHED_PREFIX, SUFFIX, FormatRecords
 
 
 class WriteWindowedEnriched(beam.PTransform):
@@ -32,26 +29,13 @@ class WriteWindowedEnriched(beam.PTransform):
         self._window = window_seconds
 
     def expand(self, outputs):
-        articles, dead_letters = outputs
-        enriched = (
-            articles
-            | "CountEnriched" >> beam.Map(_count_article)
-            | "EnrichedToJson" >> beam.Map(lambda article: to_json_line(enriched_record(article)))
-            | "WriteEnrichedFiles" >> beam.ParDo(_WriteWindowFilesFn(self._output, ENRICHED_PREFIX, self._window))
+        enriched, dead = outputs | "FormatRecords" >> FormatRecords()
+        return (
+            enriched
+            | "WriteEnrichedFiles" >> beam.ParDo(_WriteWindowFilesFn(self._output, ENRICHED_PREFIX, self._window)),
+            dead
+            | "WriteDeadLetterFiles" >> beam.ParDo(_WriteWindowFilesFn(self._output, DEAD_LETTER_PREFIX, self._window)),
         )
-        dead = (
-            dead_letters
-            | "CountDeadLetters" >> beam.Map(count, "dead_letter")
-            | "DeadLettersToJson" >> beam.Map(lambda dead: to_json_line(dead_letter_record(dead)))
-            | "WriteDeadLetterFiles"
-            >> beam.ParDo(_WriteWindowFilesFn(self._output, DEAD_LETTER_PREFIX, self._window))
-        )
-        return enriched, dead
-
-
-def _count_article(article: Article) -> Article:
-    count(article, "enriched")
-    return count(article, "entities", len(article.entities))
 
 
 class _WriteWindowFilesFn(beam.DoFn):
