@@ -123,7 +123,7 @@ def text_article(data: bytes, source: Source, *, title_max_chars: int) -> Articl
     """One article from the bytes of a plain-text file."""
     text, encoding = _decode(data)
     title, body = split_title(text.replace("\r\n", "\n"), title_max_chars) if title_max_chars else (None, text)
-    return Article(id=article_id(source.path), source=_with(source, encoding=encoding), text=body, title=title)
+    return Article(id=article_id(source.path), source=replace(source, encoding=encoding), text=body, title=title)
 
 
 def jsonl_articles(stream: IO[bytes], source: Source, fields: Fields, limit: int) -> Iterator[Article | InputError]:
@@ -142,7 +142,7 @@ def jsonl_articles(stream: IO[bytes], source: Source, fields: Fields, limit: int
             continue
         try:
             text, encoding = _decode(raw)
-            yield record_article(_load_json(text), _with(source, encoding=encoding, line=line_no), fields)
+            yield record_article(_load_json(text), replace(source, encoding=encoding, line=line_no), fields)
         except InputError as error:
             error.line = line_no
             yield error
@@ -155,7 +155,7 @@ def json_articles(data: bytes, source: Source, fields: Fields) -> Iterator[Artic
     records = document if isinstance(document, list) else [document]
     for index, record in enumerate(records, start=1):
         try:
-            yield record_article(record, _with(source, encoding=encoding, line=index), fields)
+            yield record_article(record, replace(source, encoding=encoding, line=index), fields)
         except InputError as error:
             error.line = index
             yield error
@@ -176,7 +176,7 @@ def record_article(record: Any, source: Source, fields: Fields) -> Article:
     known = {fields.id, fields.title, fields.text, fields.url, fields.date}
     return Article(
         id=article_id(source.path, source.line),
-        source=_with(source, record_id=None if record_id is None else str(record_id)),
+        source=replace(source, record_id=None if record_id is None else str(record_id)),
         text=text,
         title=_optional_str(record.get(fields.title)),
         url=_optional_str(record.get(fields.url)),
@@ -228,7 +228,3 @@ def _optional_str(value: Any) -> str | None:
     if value is None or isinstance(value, (dict, list)):
         return None
     return str(value)
-
-
-def _with(source: Source, **changes: Any) -> Source:
-    return replace(source, **changes)
