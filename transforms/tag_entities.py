@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -39,11 +40,16 @@ class TagEntities(beam.PTransform):
 
 
 class _LoadedModel:
-    """A weak-referenceable holder, as `shared.Shared` requires, for one loaded pipeline."""
+    """A weak-referenceable holder, as `shared.Shared` requires, for one loaded pipeline.
+
+    Beam runs bundles on several threads of one worker process and they all get this one pipeline; a
+    spaCy memory zone frees the strings that every thread added meanwhile, so one batch is tagged at a time.
+    """
 
     def __init__(self, config: TagConfig) -> None:
         self.nlp = load_ner_pipeline(config.model, config.keep_components)
         self.info = model_info(config.model)
+        self.lock = threading.Lock()
 
 
 class _TagBatchFn(beam.DoFn):
@@ -66,13 +72,14 @@ class _TagBatchFn(beam.DoFn):
         yield from tagged
 
     def _tag(self, batch: list[Article]) -> list[Article]:
-        results = tag_texts(
-            self._model.nlp,
-            [article.text for article in batch],
-            max_chunk_chars=self._config.max_chunk_chars,
-            batch_size=self._config.batch_size,
-            labels=self._labels,
-        )
+        with self._model.lock:
+            results = tag_texts(
+                self._model.nlp,
+                [article.text for article in batch],
+                max_chunk_chars=self._config.max_chunk_chars,
+                batch_size=self._config.batch_size,
+                labels=self._labels,
+            )
         return [self._with_entities(article, entities) for article, entities in zip(batch, results, strict=True)]
 
     def _with_entities(self, article: Article, entities: list[Entity]) -> Article:
