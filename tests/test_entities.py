@@ -4,7 +4,7 @@ import spacy
 from hypothesis import given
 from hypothesis import strategies as st
 
-from transforms.core.entities import chunk_spans, tag_texts
+from transforms.core.entities import Tagger, chunk_spans, tag_texts
 from transforms.core.nlp import load_ner_pipeline, needless_components
 
 
@@ -56,3 +56,19 @@ def test_only_components_ner_needs_are_kept(tiny_model):
     }
     assert needless_components(config) == ["other", "tagger", "sentencizer"]
     assert needless_components(config, keep=("sentencizer",)) == ["other", "tagger"]
+
+
+def test_tagger_frees_the_words_it_learned_zone_by_zone(tiny_model):
+    import spacy
+
+    nlp = spacy.load(tiny_model)
+    tagger = Tagger(nlp, zone_chars=100)
+    texts = [f"Joe Biden met Wordy{i} in Geneva." for i in range(10)]  # 32-33 characters each
+    sizes = []
+    for text in texts:
+        (entities,) = tagger.tag([text], max_chunk_chars=1000, batch_size=8)
+        assert [e.text for e in entities] == ["Joe Biden", "Geneva"]
+        sizes.append(len(nlp.vocab.strings))
+    # Zones closed after texts 4 and 8 (100+ characters each); the 9th and 10th are in the open one.
+    assert [f"Wordy{i}" in nlp.vocab.strings for i in range(10)] == [False] * 8 + [True] * 2
+    assert sizes[3] == sizes[7] < sizes[9]

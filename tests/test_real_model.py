@@ -29,8 +29,8 @@ def test_person_and_gpe_with_offsets(nlp):
 
 
 def test_bundle_threads_share_one_model_without_losing_strings():
-    # Beam runs bundles on several threads of one worker process, all with the one shared pipeline; each
-    # batch's memory zone frees the strings it added, which must not be strings another thread still uses.
+    # Beam runs bundles on several threads of one worker process, all with the one shared pipeline; closing
+    # a memory zone (here every 2,000 characters) frees strings, which must not be ones another thread uses.
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.testing.test_pipeline import TestPipeline
@@ -49,7 +49,7 @@ def test_bundle_threads_share_one_model_without_losing_strings():
     ]
     options = PipelineOptions(["--direct_running_mode=multi_threading", "--direct_num_workers=2"])
     with TestPipeline(options=options) as p:
-        config = TagConfig(model=REAL_MODEL, batch_size=8)
+        config = TagConfig(model=REAL_MODEL, batch_size=8, vocab_zone_chars=2_000)
         tagged, dead = p | beam.Create(articles, reshuffle=True) | TagEntities(config)
         assert_that(tagged | beam.Map(lambda a: a.id), equal_to([a.id for a in articles]), label="AllTagged")
         assert_that(dead | beam.Map(lambda d: d.error), equal_to([]), label="NoDeadLetters")

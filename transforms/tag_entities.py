@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import apache_beam as beam
 from apache_beam.utils import shared
 
-from transforms.core.entities import tag_texts
+from transforms.core.entities import Tagger
 from transforms.core.entity_post import group_entities, harmonise
 from transforms.core.nlp import load_ner_pipeline, model_info
 from transforms.core.records import error_text
@@ -40,16 +39,12 @@ class TagEntities(beam.PTransform):
 
 
 class _LoadedModel:
-    """A weak-referenceable holder, as `shared.Shared` requires, for one loaded pipeline.
-
-    Beam runs bundles on several threads of one worker process and they all get this one pipeline; a
-    spaCy memory zone frees the strings that every thread added meanwhile, so one batch is tagged at a time.
-    """
+    """A weak-referenceable holder, as `shared.Shared` requires, for one loaded pipeline per process."""
 
     def __init__(self, config: TagConfig) -> None:
-        self.nlp = load_ner_pipeline(config.model, config.keep_components)
+        nlp = load_ner_pipeline(config.model, config.keep_components)
+        self.tagger = Tagger(nlp, zone_chars=config.vocab_zone_chars)
         self.info = model_info(config.model)
-        self.lock = threading.Lock()
 
 
 class _TagBatchFn(beam.DoFn):
@@ -59,7 +54,8 @@ class _TagBatchFn(beam.DoFn):
 
     def setup(self) -> None:
         config = self._config
-        self._model = self._shared.acquire(lambda: _LoadedModel(config), tag=f"spacy:{config.model}")
+        key = f"spacy:{config.model}:{config.keep_components}:{config.vocab_zone_chars}"
+        self._model = self._shared.acquire(lambda: _LoadedModel(config), tag=key)
         self._labels = frozenset(config.labels)
 
     def process(self, batch: list[Article]) -> Iterator[Article | beam.pvalue.TaggedOutput]:
@@ -72,14 +68,12 @@ class _TagBatchFn(beam.DoFn):
         yield from tagged
 
     def _tag(self, batch: list[Article]) -> list[Article]:
-        with self._model.lock:
-            results = tag_texts(
-                self._model.nlp,
-                [article.text for article in batch],
-                max_chunk_chars=self._config.max_chunk_chars,
-                batch_size=self._config.batch_size,
-                labels=self._labels,
-            )
+        results = self._model.tagger.tag(
+            [article.text for article in batch],
+            max_chunk_chars=self._config.max_chunk_chars,
+            batch_size=self._config.batch_size,
+            labels=self._labels,
+        )
         return [self._with_entities(article, entities) for article, entities in zip(batch, results, strict=True)]
 
     def _with_entities(self, article: Article, entities: list[Entity]) -> Article:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -46,14 +48,50 @@ def tag_texts(
     results: list[list[Entity]] = [[] for _ in texts]
     # spaCy's memory grows with the characters in one batch, not the number of docs: a huge article's
     # chunks are tagged a few at a time, so its peak memory stays that of one `max_chunk_chars` batch.
-    # A memory zone frees the strings and lexemes the batch added to the vocabulary, which would otherwise
-    # grow with every new word of the corpus.
-    with nlp.memory_zone():
-        for batch in char_batches(chunks, max_docs=batch_size, max_chars=max_chunk_chars):
-            docs = nlp.pipe([texts[index][start:end] for index, start, end in batch], batch_size=len(batch))
-            for (index, start, _end), doc in zip(batch, docs, strict=True):
-                results[index].extend(_entities(doc, start, labels))
+    for batch in char_batches(chunks, max_docs=batch_size, max_chars=max_chunk_chars):
+        docs = nlp.pipe([texts[index][start:end] for index, start, end in batch], batch_size=len(batch))
+        for (index, start, _end), doc in zip(batch, docs, strict=True):
+            results[index].extend(_entities(doc, start, labels))
     return results
+
+
+class Tagger:
+    """A loaded pipeline that tags one batch at a time, its vocabulary bounded by rotating memory zones.
+
+    Every new word of a corpus adds a string and a lexeme to the vocabulary, which would grow for ever. A
+    memory zone frees what was added while it was open; one zone per batch would re-create the lexemes of
+    every batch's rarer words (about a tenth of tagging time), so a zone stays open for `zone_chars`
+    characters. Beam runs bundles on several threads of one worker process, all sharing one Tagger, and a
+    zone frees the strings of every thread: hence one batch at a time.
+    """
+
+    def __init__(self, nlp: Language, *, zone_chars: int) -> None:
+        self.nlp = nlp
+        self._zone_chars = zone_chars
+        self._lock = threading.Lock()
+        self._zone: contextlib.ExitStack | None = None
+        self._chars = 0
+
+    def tag(
+        self, texts: Sequence[str], *, max_chunk_chars: int, batch_size: int, labels: frozenset[str] = frozenset()
+    ) -> list[list[Entity]]:
+        """`tag_texts` inside the current memory zone (see the class)."""
+        with self._lock:
+            if self._zone is None:
+                self._zone = contextlib.ExitStack()
+                self._zone.enter_context(self.nlp.memory_zone())
+            try:
+                return tag_texts(self.nlp, texts, max_chunk_chars=max_chunk_chars, batch_size=batch_size, labels=labels)
+            finally:
+                self._chars += sum(len(text) for text in texts)
+                if self._chars >= self._zone_chars:
+                    self._close_zone()
+
+    def _close_zone(self) -> None:
+        """Free everything the vocabulary gained since the zone opened (no Doc of it may be used after)."""
+        if self._zone is not None:
+            self._zone.close()
+        self._zone, self._chars = None, 0
 
 
 def char_batches(
