@@ -4,7 +4,7 @@ import ftfy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.core.mojibake import KINDS, fix_mojibake
+from transforms.core.mojibake import _FTFY_INERT_RE, FTFY_CONFIG, KINDS, fix_mojibake
 
 CLEAN = (
     "Russia and the US must “assume equal commitments”.\n"
@@ -99,3 +99,9 @@ def test_clean_text_is_unchanged(text):
 def test_is_idempotent(text):
     once = fix_mojibake(text)[0]
     assert fix_mojibake(once)[0] == once
+
+
+@given(st.text(alphabet=st.sampled_from("\t\n" + "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "&"))))
+def test_text_skipped_as_inert_is_text_ftfy_leaves_alone(text):
+    assert _FTFY_INERT_RE.fullmatch(text)
+    assert ftfy.fix_text(text, FTFY_CONFIG) == text

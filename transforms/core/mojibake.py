@@ -31,6 +31,8 @@ _HIGH_CHARS = bytes(range(0x80, 0x100)).decode("sloppy-windows-1252")
 _BYTE_OF = {ch: 0x80 + i for i, ch in enumerate(_HIGH_CHARS)}
 _RUN_RE = re.compile(f"[{re.escape(_HIGH_CHARS)}]+")
 _LINE_RE = re.compile("[^\n]*\n|[^\n]+")
+# Printable ASCII but `&`, with tab and newline: nothing ftfy (as configured) could change, so not worth a call.
+_FTFY_INERT_RE = re.compile("[\t\n\x20-\x25\x27-\x7e]*")
 # Lead bytes of the sequences worth restoring: Latin letters (Ã, Ä, Å), punctuation and symbols (â),
 # variation selectors (ï) and emoji (ð). Other scripts' mojibake is ftfy's alone.
 _TRUNCATED_LEADS = b"\xc3\xc4\xc5\xe2\xef\xf0"
@@ -89,6 +91,9 @@ def _fix_lines(text: str, counts: dict[str, int]) -> str:
     config = FTFY_CONFIG
     out = []
     for line in _LINE_RE.findall(text):
+        if _FTFY_INERT_RE.fullmatch(line):
+            out.append(line)
+            continue
         if "<" in line:
             config = config._replace(unescape_html=False)
         fixed = ftfy.fix_text(line, config)

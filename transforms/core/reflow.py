@@ -45,10 +45,15 @@ def reflow(text: str) -> tuple[str, int]:
 
 def _wraps(lines: list[str]) -> set[int]:
     """The indexes of the lines whose break is a wrap, or none if the lines do not look hard-wrapped."""
-    width = max((len(line.rstrip()) for line in lines if not _is_table(line)), default=0)
+    if max(map(len, lines)) < _WRAP_WIDTHS.start:
+        return set()
+    tables = [_is_table(line) for line in lines]
+    width = max((len(line.rstrip()) for line, table in zip(lines, tables, strict=True) if not table), default=0)
     if width not in _WRAP_WIDTHS:
         return set()
-    breaks = [i for i in range(len(lines) - 1) if _may_continue(lines[i], lines[i + 1])]
+    breaks = [
+        i for i in range(len(lines) - 1) if not (tables[i] or tables[i + 1]) and _may_continue(lines[i], lines[i + 1])
+    ]
     greedy = [i for i in breaks if _is_greedy_wrap(lines[i], lines[i + 1], width)]
     mid_sentence = [i for i in greedy if not lines[i].rstrip().endswith(_SENTENCE_END)]
     if not mid_sentence or 2 * len(mid_sentence) < len(greedy):
@@ -57,15 +62,13 @@ def _wraps(lines: list[str]) -> set[int]:
 
 
 def _may_continue(line: str, following: str) -> bool:
-    """Whether `following` could continue `line`'s paragraph, whatever the line widths."""
+    """Whether `following` could continue `line`'s paragraph (neither being a table row), whatever the widths."""
     return (
         line.strip() != ""
         and following.strip() != ""
         and not following[0].isspace()
         and _BULLET_RE.match(following) is None
         and (_NUMBERED_RE.match(following) is None or not line.rstrip().endswith(_SENTENCE_END))
-        and not _is_table(line)
-        and not _is_table(following)
         and _is_upper(line) == _is_upper(following)
     )
 
