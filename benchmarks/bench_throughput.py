@@ -75,6 +75,8 @@ class Run:
     peak_worker: int
     peak_tree: int
     returncode: int
+    peak_launcher: int = 0
+    peak_children: list[int] = field(default_factory=list)  # per child process (the pipeline's workers)
 
 
 @dataclass
@@ -141,21 +143,24 @@ def measure(argv: list[str], log: Path, cwd: Path = REPO) -> Run:
     with log.open("wb") as handle:
         process = subprocess.Popen(argv, cwd=cwd, stdout=handle, stderr=subprocess.STDOUT)
     root = psutil.Process(process.pid)
-    peak_worker = peak_tree = 0
+    peak_tree = 0
+    peaks: dict[int, int] = {}
     while process.poll() is None:
         try:
             tree = [root, *root.children(recursive=True)]
-            sizes = []
+            sizes = {}
             for proc in tree:
                 with contextlib.suppress(psutil.Error):
-                    sizes.append(proc.memory_info().rss)
-            peak_worker = max([peak_worker, *sizes])
-            peak_tree = max(peak_tree, sum(sizes))
+                    sizes[proc.pid] = proc.memory_info().rss
+            for pid, rss in sizes.items():
+                peaks[pid] = max(peaks.get(pid, 0), rss)
+            peak_tree = max(peak_tree, sum(sizes.values()))
         except psutil.Error:
             pass
         time.sleep(POLL_SECONDS)
     wall = time.perf_counter() - started
-    return Run(wall, peak_worker, peak_tree, process.returncode)
+    children = sorted((rss for pid, rss in peaks.items() if pid != root.pid), reverse=True)
+    return Run(wall, max(peaks.values(), default=0), peak_tree, process.returncode, peaks.get(root.pid, 0), children)
 
 
 def pipeline_command(*beam_flags: str, extra: tuple[str, ...] = ()):
@@ -360,13 +365,21 @@ def memory_check(work: Path, corpus_path: str, sizes: tuple[int, ...], model: st
                 *flags,
             ]
             run = measure(argv, work / f"memory-log-{size}.txt", repo)
-            peaks.append(run.peak_worker)
+            peaks.append(run)
+            children = " / ".join(f"{rss / 2**20:.0f}" for rss in run.peak_children) or "-"
             print(
-                f"  {label:<14} {size:>6} articles: {run.peak_worker / 2**20:6.0f} MiB per process, "
-                f"tree {run.peak_tree / 2**20:6.0f} MiB, wall {run.wall:.1f} s",
+                f"  {label:<14} {size:>6} articles: largest process {run.peak_worker / 2**20:4.0f} MiB "
+                f"(launcher {run.peak_launcher / 2**20:.0f}, workers {children}), "
+                f"tree {run.peak_tree / 2**20:.0f} MiB, wall {run.wall:.1f} s, exit {run.returncode}",
                 flush=True,
             )
-        print(f"  {label:<14} growth {sizes[0]} -> {sizes[-1]}: {100 * (peaks[-1] / peaks[0] - 1):+.1f} %")
+        first, last = peaks[0], peaks[-1]
+        growth = [("largest process", first.peak_worker, last.peak_worker)]
+        growth.append(("launcher", first.peak_launcher, last.peak_launcher))
+        if first.peak_children and last.peak_children:
+            growth.append(("largest worker", first.peak_children[0], last.peak_children[0]))
+        changes = ", ".join(f"{name} {100 * (b / a - 1):+.1f} %" for name, a, b in growth if a)
+        print(f"  {label:<14} growth {sizes[0]} -> {sizes[-1]}: {changes}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,10 +6,12 @@ from collections.abc import Sequence
 
 import apache_beam as beam
 
-from pipeline.config import Config
+from pipeline.config import CleanConfig, Config
 from transforms import CleanArticles, ReadArticles, StripCorpusBoilerplate, TagEntities, WriteEnriched
 from transforms.watch_articles import WatchArticles
 from transforms.write_windowed_enriched import WriteWindowedEnriched
+
+CORPUS_EVIDENCE = "CorpusEvidence"  # a second read; its counters are not the run's (see run.py)
 
 
 def build_pipeline(
@@ -28,7 +30,17 @@ def enrich(pipeline: beam.Pipeline, config: Config, source: beam.PTransform, sin
     """Read from `source` (articles, dead letters), clean, tag, and write both outputs with `sink`."""
     articles, read_dead = pipeline | "ReadArticles" >> source
     cleaned, clean_dead = articles | "CleanArticles" >> CleanArticles(config.clean)
-    cleaned = cleaned | "StripCorpusBoilerplate" >> StripCorpusBoilerplate(config.clean.corpus_boilerplate)
+    boilerplate = config.clean.corpus_boilerplate
+    evidence = (pipeline | CORPUS_EVIDENCE >> _CorpusEvidence(source, config.clean)) if boilerplate.enabled else None
+    cleaned = cleaned | "StripCorpusBoilerplate" >> StripCorpusBoilerplate(boilerplate, evidence)
     tagged, tag_dead = cleaned | "TagEntities" >> TagEntities(config.tag)
     dead_letters = (read_dead, clean_dead, tag_dead) | "CollectDeadLetters" >> beam.Flatten()
     _ = (tagged, dead_letters) | "WriteEnriched" >> sink
+
+
+@beam.ptransform_fn
+def _CorpusEvidence(pbegin: beam.pvalue.PBegin, source: beam.PTransform, clean: CleanConfig):
+    """The cleaned articles of a second read of `source`; its dead letters are the first read's too."""
+    articles, _ = pbegin | "Read" >> source
+    cleaned, _ = articles | "Clean" >> CleanArticles(clean)
+    return cleaned

@@ -14,7 +14,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from pipeline.build import build_pipeline
+from pipeline.build import CORPUS_EVIDENCE, build_pipeline
 from pipeline.config import Config
 from pipeline.inputs import absolute, resolve_input
 from pipeline.runners import check_runner
@@ -111,6 +111,8 @@ def _counters(result: beam.runners.runner.PipelineResult) -> dict[str, int]:
     counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
     totals = dict.fromkeys(COUNTERS, 0)
     for counter in counters:
+        if counter.key.step.startswith(f"{CORPUS_EVIDENCE}/"):
+            continue
         value = counter.committed if counter.committed is not None else counter.attempted
         totals[counter.key.metric.name] = totals.get(counter.key.metric.name, 0) + (value or 0)
     return totals

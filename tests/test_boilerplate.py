@@ -49,6 +49,21 @@ def test_repeated_lines_are_removed_within_a_site():
         )
 
 
+def test_lines_are_counted_over_the_evidence_when_given():
+    evidence = [_article(f"blog/{i}.txt", f"Old story {i}.\n\nGo Back to Top.") for i in range(3)]
+    articles = [_article("blog/new.txt", "A new story.\n\nGo Back to Top."), _article("blog/x.txt", "Only this.")]
+    with TestPipeline() as p:
+        config = CorpusBoilerplateConfig(min_articles=3)
+        stripped = p | "Articles" >> beam.Create(articles) | StripCorpusBoilerplate(
+            config, evidence=p | "Evidence" >> beam.Create(evidence)
+        )
+        assert_that(
+            stripped | beam.Map(lambda a: (a.id, a.text)),
+            equal_to([("blog/new.txt", "A new story."), ("blog/x.txt", "Only this.")]),
+            label="StrippedByEvidence",
+        )
+
+
 def test_disabled_passes_articles_through():
     articles = [_article(f"{i}.txt", "Same line.\n\nSame line two.") for i in range(3)]
     with TestPipeline() as p:

@@ -106,3 +106,19 @@ def test_console_script_usage_error_exit_code(tmp_path):
     )
     assert completed.returncode == 2
     assert "--input is required" in completed.stderr
+
+
+def test_site_boilerplate_is_counted_over_the_corpus_and_stripped(tmp_path):
+    corpus = tmp_path / "corpus" / "widgets-daily"
+    corpus.mkdir(parents=True)
+    for i in range(12):
+        body = f"Acme Corp sold {i + 3} widgets in Ohio on day {i}.\n\nGet the Widget Daily newsletter."
+        (corpus / f"{i:02d}.txt").write_text(f"Widget sales, day {i}\n\n{body}\n", encoding="utf-8")
+    output = tmp_path / "out"
+    assert main(["run", "--input", str(tmp_path / "corpus"), "--output", str(output)]) == 0
+    records = read_shards(output, "enriched")
+    assert len(records) == 12
+    assert all("newsletter" not in r["text"] and "widgets in Ohio" in r["text"] for r in records)
+    assert all(r["cleaning"]["corpus_boilerplate"] == 1 for r in records)
+    summary = json.loads((output / "run-summary.json").read_text(encoding="utf-8"))
+    assert (summary["counts"]["inputs"], summary["counts"]["cleaned"]) == (12, 12)  # the second read is not counted

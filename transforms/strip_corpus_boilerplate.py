@@ -16,17 +16,22 @@ if TYPE_CHECKING:
 
 
 class StripCorpusBoilerplate(beam.PTransform):
-    """Count each normalised line once per article per site; drop lines seen in `min_articles` or more."""
+    """Count each normalised line once per article per site; drop lines seen in `min_articles` or more.
 
-    def __init__(self, config: CorpusBoilerplateConfig) -> None:
+    Lines are counted over `evidence`, the same articles from a second read of the inputs, if given: counted
+    over the articles themselves, every article would wait, held by the runner, until all were counted.
+    """
+
+    def __init__(self, config: CorpusBoilerplateConfig, evidence: beam.PCollection | None = None) -> None:
         super().__init__()
         self._config = config
+        self._evidence = evidence
 
     def expand(self, articles):
         if not self._config.enabled:
             return articles
         repeated = (
-            articles
+            (articles if self._evidence is None else self._evidence)
             | "DistinctLines" >> beam.FlatMap(distinct_line_keys)
             | "CountArticlesPerLine" >> beam.combiners.Count.PerElement()
             | "KeepRepeated" >> beam.Filter(lambda key_count, least: key_count[1] >= least, self._config.min_articles)

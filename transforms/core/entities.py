@@ -46,8 +46,9 @@ def tag_texts(
         (index, start, end) for index, text in enumerate(texts) for start, end in chunk_spans(text, max_chunk_chars)
     ]
     results: list[list[Entity]] = [[] for _ in texts]
-    # spaCy's memory grows with the characters in one batch, not the number of docs: a huge article's
-    # chunks are tagged a few at a time, so its peak memory stays that of one `max_chunk_chars` batch.
+    # spaCy's memory grows with the characters (tokens) in one batch, not the number of docs: batches hold at
+    # most `max_chunk_chars` characters, so a huge article's chunks, or many long articles, are tagged a few
+    # at a time and peak memory stays that of one such batch.
     for batch in char_batches(chunks, max_docs=batch_size, max_chars=max_chunk_chars):
         docs = nlp.pipe([texts[index][start:end] for index, start, end in batch], batch_size=len(batch))
         for (index, start, _end), doc in zip(batch, docs, strict=True):
