@@ -159,7 +159,8 @@ def measure(argv: list[str], log: Path, cwd: Path = REPO) -> Run:
             pass
         time.sleep(POLL_SECONDS)
     wall = time.perf_counter() - started
-    children = sorted((rss for pid, rss in peaks.items() if pid != root.pid), reverse=True)
+    # Children below 50 MiB are not workers (shell wrappers of Beam's worker start-up), so are not listed.
+    children = sorted((rss for pid, rss in peaks.items() if pid != root.pid and rss >= 50 * 2**20), reverse=True)
     return Run(wall, max(peaks.values(), default=0), peak_tree, process.returncode, peaks.get(root.pid, 0), children)
 
 

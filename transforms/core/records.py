@@ -24,7 +24,10 @@ def enriched_record(article: Article) -> dict[str, Any]:
         "text": article.text,
         "metadata": article.metadata,
         "cleaning": article.cleaning,
-        "entities": [dataclasses.asdict(entity) for entity in article.entities],
+        "entities": [
+            {"text": entity.text, "label": entity.label, "start": entity.start, "end": entity.end}
+            for entity in article.entities
+        ],
         "entity_groups": [
             {"name": group.name, "label": group.label, "count": len(group.mentions), "mentions": list(group.mentions)}
             for group in article.entity_groups
