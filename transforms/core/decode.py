@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import functools
 import re
-import unicodedata
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -20,6 +19,8 @@ _HANDLER = "article_enrich.cp1252_bytes"
 # (Shift-JIS, GBK, KOI8-R…) than Windows-1252 text with a few accented letters or symbols.
 _LEGACY_SHARE = 0.3
 _BINARY_SHARE = 0.05
+# Control characters (Unicode category Cc) other than tab, line feed, form feed and carriage return, and U+FFFD.
+_CONTROL_OR_REPLACEMENT = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffd]")
 
 
 class UndecodableError(ValueError):
@@ -70,5 +71,4 @@ def _checked(text: str, encoding: str) -> tuple[str, str]:
 
 def _control_share(text: str) -> float:
     sample = text[:65_536]
-    controls = sum(1 for ch in sample if ch == "\ufffd" or (ch not in "\t\n\r\f" and unicodedata.category(ch) == "Cc"))
-    return controls / len(sample)
+    return len(_CONTROL_OR_REPLACEMENT.findall(sample)) / len(sample)

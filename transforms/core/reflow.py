@@ -83,15 +83,19 @@ def _continues_sentence(line: str, following: str) -> bool:
 
 
 def _is_table(line: str) -> bool:
-    gaps = [len(gap) for gap in _GAP_RE.findall(line.strip())]
+    gaps = _GAP_RE.findall(line.strip())
+    if len(gaps) >= 2 or (gaps and len(gaps[0]) >= 3):
+        return True
     words = line.split()
-    numbers = sum(_NUMBER_RE.fullmatch(word) is not None for word in words)
-    return (
-        max(gaps, default=0) >= 3
-        or "\t" in gaps
-        or len(gaps) >= 2
-        or (numbers >= 3 and 3 * numbers >= 2 * len(words))
-    )
+    if len(words) < 3:
+        return False
+    numbers = sum(1 for word in words if _may_be_number(word) and _NUMBER_RE.fullmatch(word) is not None)
+    return numbers >= 3 and 3 * numbers >= 2 * len(words)
+
+
+def _may_be_number(word: str) -> bool:
+    # What _NUMBER_RE can start with, checked first because the regex costs more.
+    return word[0].isdecimal() or word[0] in "-+($£€"
 
 
 def _is_upper(line: str) -> bool:
