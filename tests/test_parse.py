@@ -5,6 +5,7 @@ import io
 import pytest
 
 from transforms.core.parse import (
+    READ_CHUNK_BYTES,
     Fields,
     InputError,
     article_format,
@@ -104,3 +105,16 @@ def test_read_limited_stops_at_the_limit():
         read_limited(io.BytesIO(b"x" * 101), 100, "article")
     assert error.value.reason == "too_large"
     assert read_limited(io.BytesIO(b"x" * 100), 100, "article") == b"x" * 100
+
+
+def test_read_limited_reads_in_chunks_whatever_the_limit():
+    asked = []
+
+    class Recording(io.BytesIO):
+        def read(self, size=-1):
+            asked.append(size)
+            return super().read(size)
+
+    data = bytes(range(256)) * 1000
+    assert read_limited(Recording(data), 20_000_000, "article") == data
+    assert max(asked) == READ_CHUNK_BYTES and min(asked) > 0

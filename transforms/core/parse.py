@@ -15,6 +15,7 @@ from transforms.core.decode import UndecodableError, decode_bytes
 from transforms.core.types import Article, Source
 
 COMPRESSIONS = (".gz", ".bz2")
+READ_CHUNK_BYTES = 1 << 16
 FORMATS = {".txt": "txt", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
 _SENTENCE_END = re.compile(r"[.;,]$")
 # Deeper records cannot be pickled between Beam workers or written back as JSON (recursion limits).
@@ -112,11 +113,19 @@ class LimitedStream:
 
 
 def read_limited(stream: IO[bytes], limit: int, what: str) -> bytes:
-    """Read at most `limit` bytes; a larger input is refused without reading further."""
-    data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise InputError("too_large", f"{what} is larger than the limit of {limit} bytes")
-    return data
+    """Read at most `limit` bytes; a larger input is refused without reading further.
+
+    The stream is read in chunks: `read(n)` allocates n bytes up front, so one `read(limit + 1)` per file
+    cost every 6 KB article a 20 MB allocation.
+    """
+    chunks = []
+    size = 0
+    while chunk := stream.read(min(READ_CHUNK_BYTES, limit + 1 - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise InputError("too_large", f"{what} is larger than the limit of {limit} bytes")
+    return b"".join(chunks)
 
 
 def text_article(data: bytes, source: Source, *, title_max_chars: int) -> Article:
