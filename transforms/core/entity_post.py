@@ -79,7 +79,6 @@ def _without_overlaps(entities: Iterable[Entity]) -> list[Entity]:
     return kept
 
 
-@functools.lru_cache(maxsize=65536)
 def _key(surface: str) -> str:
     """What makes two mentions the same name: spacing, case, a leading "the" and a possessive don't count."""
     return _bare(surface).casefold()
@@ -175,7 +174,6 @@ def _forms(entities: list[Entity]) -> dict[str, tuple[str, int]]:
     return forms
 
 
-@functools.lru_cache(maxsize=65536)
 def _propagatable(form: str) -> bool:
     return (
         len(form) > 1
