@@ -58,7 +58,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"speed: {len(texts)} texts in batches of 64, CPU seconds over {args.rounds} interleaved rounds")
     for cap in caps:
         print(f"  cap {cap:>7}: median {statistics.median(cpu[cap]):.1f} s, min {min(cpu[cap]):.1f} s")
+    compare_entities(nlp, texts_of(args.output), caps)
     return 0
+
+
+def compare_entities(nlp, texts: list[str], caps: list[int]) -> None:
+    """Entities of the texts that some cap chunks, per cap against the largest cap."""
+    long = [text for text in texts if len(text) > min(caps)]
+    found = {}
+    for cap in caps:
+        results = tag_texts(nlp, long, max_chunk_chars=cap, batch_size=64)
+        found[cap] = {(i, e.start, e.end, e.label) for i, entities in enumerate(results) for e in entities}
+    reference = found[max(caps)]
+    print(f"entities of the {len(long)} texts longer than {min(caps)} characters, against cap {max(caps)}:")
+    for cap in caps:
+        print(f"  cap {cap:>7}: {len(found[cap] ^ reference)} differences")
 
 
 if __name__ == "__main__":

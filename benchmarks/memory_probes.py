@@ -1,0 +1,115 @@
+"""Where memory goes: per-process RSS over a run, and what the DirectRunner's shuffles cost its launcher."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def timeline(argv: list[str], slices: int = 10, poll_seconds: float = 0.25) -> None:
+    """Run `article-enrich run ARGV`; print each process's lowest-highest RSS per tenth of the wall time."""
+    command = [sys.executable, "-m", "pipeline", "run", *argv]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    root = psutil.Process(process.pid)
+    samples: list[tuple[float, int, int]] = []
+    while process.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            break
+        for proc in tree:
+            with contextlib.suppress(psutil.Error):
+                samples.append((time.perf_counter() - started, proc.pid, proc.memory_info().rss >> 20))
+        time.sleep(poll_seconds)
+    wall = time.perf_counter() - started
+    print(f"wall {wall:.1f} s, exit {process.returncode}; RSS MiB per tenth of the run (lowest-highest)")
+    for pid in sorted({pid for _, pid, rss in samples if rss >= 50}):
+        own = [(t, rss) for t, p, rss in samples if p == pid]
+        cells = []
+        for index in range(slices):
+            part = [rss for t, rss in own if index * wall / slices <= t < (index + 1) * wall / slices]
+            cells.append(f"{min(part)}-{max(part)}" if part else "-")
+        name = "launcher" if pid == process.pid else "worker"
+        print(f"  {name:<8} peak {max(rss for _, rss in own):4d}: {' '.join(cells)}")
+
+
+def _beam_options(workers: int):
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    return PipelineOptions(["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"])
+
+
+def shuffle_files(folder: str, how: str) -> None:
+    """MatchAll over FOLDER/*.txt, reshuffled as FileMetadata or in batches of (path, size); launcher peak."""
+    import apache_beam as beam
+    from apache_beam.io import fileio
+
+    with beam.Pipeline(options=_beam_options(2)) as pipeline:
+        files = pipeline | beam.Create([f"{folder}/*.txt"]) | fileio.MatchAll()
+        if how == "metadata":
+            files = files | beam.Reshuffle()
+        else:
+            files = (
+                files
+                | beam.Map(lambda meta: (meta.path, meta.size_in_bytes))
+                | beam.BatchElements(min_batch_size=10, max_batch_size=10)
+                | beam.Reshuffle()
+            )
+        _ = files | beam.Map(lambda _: None)
+    print(f"shuffle {how}: launcher peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10} MiB")
+
+
+def count_keys(keys: int) -> None:
+    """Count.PerElement over KEYS distinct line-key-like strings on 2 workers; launcher peak."""
+    import apache_beam as beam
+
+    def line_keys(group: int):
+        for index in range(10):
+            yield hashlib.blake2b(f"{group}-{index}".encode(), digest_size=12).hexdigest()
+
+    with beam.Pipeline(options=_beam_options(2)) as pipeline:
+        _ = (
+            pipeline
+            | beam.Create(range(keys // 10))
+            | beam.Reshuffle()
+            | beam.FlatMap(line_keys)
+            | beam.combiners.Count.PerElement()
+            | beam.Filter(lambda key_count: key_count[1] > 1)
+        )
+    print(f"count {keys} keys: launcher peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10} MiB")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("timeline", help="RSS per process over `article-enrich run` with the other arguments")
+    shuffle = commands.add_parser("shuffle-files", help="launcher peak of reshuffling a folder's file list")
+    shuffle.add_argument("folder")
+    shuffle.add_argument("--how", choices=("metadata", "batched"), default="batched")
+    count = commands.add_parser("count-keys", help="launcher peak of counting distinct keys")
+    count.add_argument("keys", type=int)
+    args, run_args = parser.parse_known_args(argv)
+    if args.command == "timeline":
+        timeline(run_args)
+    elif run_args:
+        parser.error(f"unrecognized arguments: {' '.join(run_args)}")
+    elif args.command == "shuffle-files":
+        shuffle_files(args.folder, args.how)
+    else:
+        count_keys(args.keys)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
