@@ -1,4 +1,4 @@
-"""Peak memory and speed of nlp.pipe batches capped at different character counts (tag.max_chunk_chars)."""
+"""Peak memory, speed and entity changes of nlp.pipe batches capped at different character counts."""
 
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     for cap in caps:
         base = [sys.executable, "-m", "benchmarks.bench_batch_chars", args.output, "--model", args.model]
         subprocess.run([*base, "--peak-only", str(cap)], check=True)
-    texts = texts_of(args.output)[: args.articles]
+    every_text = texts_of(args.output)
+    texts = every_text[: args.articles]
     nlp = load_ner_pipeline(args.model)
     cpu: dict[int, list[float]] = {cap: [] for cap in caps}
     for _ in range(args.rounds):  # interleaved, so that the machine's noise falls on every cap alike
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"speed: {len(texts)} texts in batches of 64, CPU seconds over {args.rounds} interleaved rounds")
     for cap in caps:
         print(f"  cap {cap:>7}: median {statistics.median(cpu[cap]):.1f} s, min {min(cpu[cap]):.1f} s")
-    compare_entities(nlp, texts_of(args.output), caps)
+    compare_entities(nlp, every_text, caps)
     return 0
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import resource
 import subprocess
 import sys
@@ -51,32 +50,27 @@ def _beam_options(workers: int):
 
 
 def shuffle_files(folder: str, how: str) -> None:
-    """MatchAll over FOLDER/*.txt, reshuffled as FileMetadata or in batches of (path, size); launcher peak."""
+    """MatchAll over FOLDER/*.txt, reshuffled as FileMetadata or as ReadArticles does it; launcher peak."""
     import apache_beam as beam
     from apache_beam.io import fileio
 
+    from transforms.read_articles import FILES_PER_SHUFFLE, _SpreadFiles
+
+    spread = beam.Reshuffle() if how == "metadata" else _SpreadFiles(FILES_PER_SHUFFLE)
     with beam.Pipeline(options=_beam_options(2)) as pipeline:
-        files = pipeline | beam.Create([f"{folder}/*.txt"]) | fileio.MatchAll()
-        if how == "metadata":
-            files = files | beam.Reshuffle()
-        else:
-            files = (
-                files
-                | beam.Map(lambda meta: (meta.path, meta.size_in_bytes))
-                | beam.BatchElements(min_batch_size=10, max_batch_size=10)
-                | beam.Reshuffle()
-            )
-        _ = files | beam.Map(lambda _: None)
+        _ = pipeline | beam.Create([f"{folder}/*.txt"]) | fileio.MatchAll() | spread | beam.Map(lambda _: None)
     print(f"shuffle {how}: launcher peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10} MiB")
 
 
 def count_keys(keys: int) -> None:
-    """Count.PerElement over KEYS distinct line-key-like strings on 2 workers; launcher peak."""
+    """Count.PerElement over KEYS distinct line keys (as the corpus pass counts) on 2 workers; launcher peak."""
     import apache_beam as beam
+
+    from transforms.core.boilerplate import line_key
 
     def line_keys(group: int):
         for index in range(10):
-            yield hashlib.blake2b(f"{group}-{index}".encode(), digest_size=12).hexdigest()
+            yield line_key("site", f"line {group}-{index}")
 
     with beam.Pipeline(options=_beam_options(2)) as pipeline:
         _ = (
@@ -96,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("timeline", help="RSS per process over `article-enrich run` with the other arguments")
     shuffle = commands.add_parser("shuffle-files", help="launcher peak of reshuffling a folder's file list")
     shuffle.add_argument("folder")
-    shuffle.add_argument("--how", choices=("metadata", "batched"), default="batched")
+    shuffle.add_argument("--how", choices=("metadata", "batched"), default="batched", help="batched: as ReadArticles")
     count = commands.add_parser("count-keys", help="launcher peak of counting distinct keys")
     count.add_argument("keys", type=int)
     args, run_args = parser.parse_known_args(argv)
