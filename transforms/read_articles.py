@@ -16,6 +16,7 @@ from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from transforms.core import parse
 from transforms.core.records import describe_exception, error_text
 from transforms.core.types import Article, DeadLetter, Source
+from transforms.match_files import MatchFiles
 from transforms.metrics import count
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ class ReadArticles(beam.PTransform):
         files = (
             pbegin
             | "Patterns" >> beam.Create(self._patterns)
-            | "MatchFiles" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW)
+            | "MatchFiles" >> beam.ParDo(MatchFiles())
             | "KeepArticleFiles" >> beam.Filter(lambda meta: parse.article_format(meta.path) is not None)
             | "SpreadFiles" >> _SpreadFiles(FILES_PER_SHUFFLE)
         )
@@ -147,6 +148,8 @@ def _local_file_problem(path: str) -> parse.InputError | None:
     """A local path that is not a regular file (a FIFO would block, a device never ends), or None."""
     if "://" in path:
         return None
+    if os.path.islink(path) and not os.path.exists(path):
+        return parse.InputError("broken_link", "a symbolic link to a missing target, or a link loop")
     mode = os.stat(path).st_mode
     if stat.S_ISREG(mode):
         return None
