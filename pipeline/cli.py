@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from typing import Any
 
 from pipeline.config import Config, ConfigError, load_config
 from pipeline.incremental import run_incremental
+from pipeline.logs import configure_logging
 from pipeline.run import JobFailed, run
 from pipeline.watch import WatchOptions, watch
 
@@ -57,9 +57,7 @@ def _job_arguments(parser: argparse.ArgumentParser, *, output: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    # The DirectRunner relays each worker process's start-up warnings; errors still come through.
-    logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)
+    configure_logging()
     args, beam_args = parser().parse_known_args(argv)
     try:
         config = _config(args)

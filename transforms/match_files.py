@@ -11,7 +11,7 @@ from apache_beam.io.filesystem import FileMetadata
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.localfilesystem import LocalFileSystem
 
-_GLOB = re.compile(r"[[*?]")
+_GLOB = re.compile(r"[*?\[]")
 
 
 def match_files(pattern: str) -> list[FileMetadata]:
