@@ -27,14 +27,18 @@ def build_watch_pipeline(pipeline: beam.Pipeline, config: Config, source: WatchA
 
 
 def enrich(pipeline: beam.Pipeline, config: Config, source: beam.PTransform, sink: beam.PTransform) -> None:
-    """Read from `source` (articles, dead letters), clean, tag, and write both outputs with `sink`."""
+    """Read from `source` (articles, dead letters), clean, tag, and write both outputs with `sink`.
+
+    The sink gets (articles, a tuple of each stage's dead letters).
+    """
     articles, read_dead = pipeline | "ReadArticles" >> source
     cleaned, clean_dead = articles | "CleanArticles" >> CleanArticles(config.clean)
     boilerplate = config.clean.corpus_boilerplate
     evidence = (pipeline | CORPUS_EVIDENCE >> _CorpusEvidence(source, config.clean)) if boilerplate.enabled else None
     cleaned = cleaned | "StripCorpusBoilerplate" >> StripCorpusBoilerplate(boilerplate, evidence)
     tagged, tag_dead = cleaned | "TagEntities" >> TagEntities(config.tag)
-    dead_letters = (read_dead, clean_dead, tag_dead) | "CollectDeadLetters" >> beam.Flatten()
+    # Each stage's dead letters go to the sink on their own: a streaming sink writes them where they arise.
+    dead_letters = (read_dead, clean_dead, tag_dead)
     _ = (tagged, dead_letters) | "WriteEnriched" >> sink
 
 

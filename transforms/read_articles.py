@@ -10,11 +10,12 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import apache_beam as beam
+from apache_beam import typehints
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 
 from transforms.core import parse
-from transforms.core.records import describe_exception, error_text
+from transforms.core.records import as_dead_letter, describe_exception, error_text
 from transforms.core.types import Article, DeadLetter, Source
 from transforms.match_files import MatchFiles
 from transforms.metrics import count
@@ -73,9 +74,12 @@ class ParseArticleFiles(beam.PTransform):
         files = metadata | "ReadMatches" >> fileio.ReadMatches()
         parsed = files | "ParseFiles" >> beam.ParDo(self._read).with_output_types(
             Article, dead_letter=DeadLetter
-        ).with_exception_handling(dead_letter_tag="failed").with_outputs(DEAD_LETTER, main="articles")
-        crashed = parsed["failed"] | "DescribeFailures" >> beam.Map(self._read.failed)
-        dead = (parsed[DEAD_LETTER], crashed) | "MergeDeadLetters" >> beam.Flatten()
+        ).with_exception_handling(dead_letter_tag=DEAD_LETTER).with_outputs(DEAD_LETTER, main="articles")
+        # Beam's exception handling shares the dead-letter output: no Flatten, which would be a stage of its own
+        # (and hold streamed dead letters until the source ends). It types that output as its (input, error)
+        # tuples; it carries DeadLetters too, so it gets their coder, as Beam itself sets element types there.
+        parsed[DEAD_LETTER].element_type = typehints.Union[DeadLetter, typehints.Any]
+        dead = parsed[DEAD_LETTER] | "DescribeFailures" >> beam.Map(as_dead_letter, self._read.failed)
         articles = parsed["articles"] | "CountArticleInputs" >> beam.Map(count, "inputs")
         dead = dead | "CountFailedInputs" >> beam.Map(count, "inputs")
         return articles, dead

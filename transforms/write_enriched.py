@@ -28,7 +28,10 @@ class WriteEnriched(beam.PTransform):
         self._config = config
 
     def expand(self, outputs):
-        enriched, dead = outputs | "FormatRecords" >> FormatRecords()
+        articles, dead_letters = outputs
+        branches = dead_letter_branches(dead_letters)
+        dead_letters = branches[0] if len(branches) == 1 else branches | "CollectDeadLetters" >> beam.Flatten()
+        enriched, dead = (articles, dead_letters) | "FormatRecords" >> FormatRecords()
         return (
             enriched | "WriteEnrichedShards" >> self._sink(ENRICHED_PREFIX),
             dead | "WriteDeadLetterShards" >> self._sink(DEAD_LETTER_PREFIX),
@@ -43,6 +46,11 @@ class WriteEnriched(beam.PTransform):
         )
 
 
+def dead_letter_branches(dead_letters) -> tuple:
+    """The dead-letter PCollections a sink is given: one, or a tuple of one per stage (see pipeline/build.py)."""
+    return tuple(dead_letters) if isinstance(dead_letters, (tuple, list)) else (dead_letters,)
+
+
 class FormatRecords(beam.PTransform):
     """(articles, dead letters) to (enriched JSON lines, dead-letter JSON lines), counting both."""
 
@@ -53,12 +61,18 @@ class FormatRecords(beam.PTransform):
             | "CountEnriched" >> beam.Map(_count_article)
             | "EnrichedToJson" >> beam.Map(lambda article: to_json_line(enriched_record(article)))
         )
-        dead = (
+        return enriched, dead_letters | FormatDeadLetters()
+
+
+class FormatDeadLetters(beam.PTransform):
+    """Dead letters to dead-letter JSON lines, counting them."""
+
+    def expand(self, dead_letters):
+        return (
             dead_letters
             | "CountDeadLetters" >> beam.Map(count, "dead_letter")
             | "DeadLettersToJson" >> beam.Map(lambda dead: to_json_line(dead_letter_record(dead)))
         )
-        return enriched, dead
 
 
 def _count_article(article: Article) -> Article:
