@@ -14,12 +14,13 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from pipeline.build import CORPUS_EVIDENCE, build_pipeline
+from pipeline.build import build_pipeline
 from pipeline.config import Config
 from pipeline.inputs import absolute, resolve_input
 from pipeline.runners import check_runner
 from transforms.core.nlp import model_info
 from transforms.metrics import NAMESPACE
+from transforms.strip_corpus_boilerplate import LineLedger
 
 SUMMARY_NAME = "run-summary.json"
 COUNTERS = ("inputs", "cleaned", "tagged", "enriched", "dead_letter", "entities")
@@ -46,7 +47,12 @@ def run(config: Config, beam_args: list[str]) -> dict[str, Any]:
 
 
 def run_job(
-    config: Config, beam_args: list[str], patterns: str | Sequence[str], base: str, output: str
+    config: Config,
+    beam_args: list[str],
+    patterns: str | Sequence[str],
+    base: str,
+    output: str,
+    line_ledger: LineLedger | None = None,
 ) -> dict[str, Any]:
     """Run the pipeline over `patterns` into `output` and write its summary; raises JobFailed if it failed."""
     options = pipeline_options(config, beam_args)
@@ -58,7 +64,7 @@ def run_job(
         "versions": versions(config.tag.model),
     }
     pipeline = beam.Pipeline(options=options)
-    build_pipeline(pipeline, config, patterns, base, output)
+    build_pipeline(pipeline, config, patterns, base, output, line_ledger)
     return execute(pipeline, summary, output, config.max_dead_letter_ratio)
 
 
@@ -111,8 +117,6 @@ def _counters(result: beam.runners.runner.PipelineResult) -> dict[str, int]:
     counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
     totals = dict.fromkeys(COUNTERS, 0)
     for counter in counters:
-        if counter.key.step.startswith(f"{CORPUS_EVIDENCE}/"):
-            continue
         value = counter.committed if counter.committed is not None else counter.attempted
         totals[counter.key.metric.name] = totals.get(counter.key.metric.name, 0) + (value or 0)
     return totals

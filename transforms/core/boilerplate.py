@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from transforms.core.types import Article
@@ -42,3 +44,24 @@ def strip_repeated(article: Article, repeated: set[str] | frozenset[str]) -> tup
     if not kept:
         return article.text, 0
     return PARAGRAPH_BREAK.join(kept), len(paragraphs) - len(kept)
+
+
+def bucket_of(key: str, buckets: int) -> int:
+    """The count bucket of a line key: counts travel as one {key: count} mapping per bucket, not per key."""
+    return int(key[:8], 16) % buckets
+
+
+def partial_counts(counts: Counter[str], buckets: int) -> list[tuple[int, dict[str, int]]]:
+    """`counts` split into (bucket, {key: count}) parts, one per bucket that has keys."""
+    parts: dict[int, dict[str, int]] = {}
+    for key, n in counts.items():
+        parts.setdefault(bucket_of(key, buckets), {})[key] = n
+    return sorted(parts.items())
+
+
+def repeated_keys(parts: Iterable[dict[str, int]], least: int) -> list[str]:
+    """The keys whose summed count over `parts` is at least `least`."""
+    total: Counter[str] = Counter()
+    for part in parts:
+        total.update(part)
+    return [key for key, n in total.items() if n >= least]
