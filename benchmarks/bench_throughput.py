@@ -30,6 +30,12 @@ REPO = Path(__file__).resolve().parent.parent
 NER_ONLY_EXCLUDE = "tok2vec,tagger,parser,attribute_ruler,lemmatizer"
 FULL_MODEL = "tag.keep_components=[tok2vec,tagger,parser,attribute_ruler,lemmatizer]"
 POLL_SECONDS = 0.05
+# Optional stages, each as the --set override that turns it off: its cost is the default run's time minus
+# the time of the same run with it off, in the same rounds. Add a stage here (or with --stage) once it lands.
+STAGE_TOGGLES: dict[str, str] = {
+    "corpus boilerplate": "clean.corpus_boilerplate.enabled=false",
+}
+WITHOUT = "pipeline without "
 
 # The bound: only the components NER needs, nlp.pipe over the already cleaned texts, entities to JSONL.
 BOUND_SCRIPT = """
@@ -182,7 +188,9 @@ def pipeline_command(*beam_flags: str, extra: tuple[str, ...] = ()):
     return command
 
 
-def variants(model: str, batch_size: int, scripts: Path, workers: int) -> list[Variant]:
+def variants(
+    model: str, batch_size: int, scripts: Path, workers: int, toggles: dict[str, str] | None = None
+) -> list[Variant]:
     bound, naive = scripts / "bound.py", scripts / "naive.py"
     bound.write_text(BOUND_SCRIPT, encoding="utf-8")
     naive.write_text(NAIVE_SCRIPT, encoding="utf-8")
@@ -202,6 +210,10 @@ def variants(model: str, batch_size: int, scripts: Path, workers: int) -> list[V
             ],
         ),
         Variant("pipeline default", pipeline_command(extra=model_flag), pipeline_output=True),
+        *(
+            Variant(WITHOUT + stage, pipeline_command(extra=(*model_flag, "--set", override)))
+            for stage, override in (STAGE_TOGGLES if toggles is None else toggles).items()
+        ),
         Variant(
             "pipeline in_memory",
             pipeline_command("--direct_running_mode=in_memory", "--direct_num_workers=1", extra=model_flag),
@@ -311,6 +323,29 @@ def report(chosen: list[Variant], corpus: Corpus) -> None:
             f"{variant.name:<28} {wall:7.1f} {startup:10.1f} {wps:8.0f} {aps:6.1f} {wps / bound_wps:6.2f} "
             f"{peak:17.0f} {tree:8.0f}  {walls}"
         )
+    by_name = {variant.name: variant for variant in chosen}
+    bound, default = chosen[0], by_name.get("pipeline default")
+    if default is None:
+        return
+    print("\nstart-up (1-article corpus, median of the rounds):", end="")
+    for variant in (bound, default):
+        startups = " ".join(f"{run.wall:.1f}" for run in variant.startups)
+        print(f" {variant.name} {statistics.median(run.wall for run in variant.startups):.1f} s ({startups});", end="")
+    print()
+    ratios = [b.wall / d.wall for b, d in zip(bound.runs, default.runs, strict=True)]
+    print(
+        "bound wall / default pipeline wall per round: "
+        + " ".join(f"{ratio:.2f}" for ratio in ratios)
+        + f"; median {statistics.median(ratios):.2f}"
+    )
+    costs = [(v.name.removeprefix(WITHOUT), v) for v in chosen if v.name.startswith(WITHOUT)]
+    if costs:
+        print("cost of each optional stage (default wall - wall without it, same round; % of the default wall):")
+    for stage, variant in costs:
+        deltas = [d.wall - w.wall for d, w in zip(default.runs, variant.runs, strict=True)]
+        shares = " ".join(f"{100 * delta / d.wall:+.1f}%" for delta, d in zip(deltas, default.runs, strict=True))
+        median, share = statistics.median(deltas), 100 * statistics.median(deltas) / best(default.runs).wall
+        print(f"  {stage:<26} median {median:+.1f} s ({share:+.1f}% of the best default wall); rounds: {shares}")
 
 
 def check_entities(chosen: list[Variant], work: Path) -> None:
@@ -393,6 +428,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="workers of the N-worker variant")
     parser.add_argument("--only", help="comma-separated substrings: run only matching variants (the bound always)")
     parser.add_argument("--memory-check", action="store_true", help="also run the default pipeline on 1k and 10k")
+    parser.add_argument(
+        "--stage",
+        action="append",
+        default=[],
+        metavar="NAME=KEY=VALUE",
+        help="an optional stage and the --set override that turns it off (adds to the built-in table)",
+    )
+    parser.add_argument("--no-stages", action="store_true", help="do not time the default run with stages off")
     parser.add_argument("--repo", type=Path, default=REPO, help="run the pipeline from this source tree")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
@@ -403,7 +446,9 @@ def main(argv: list[str] | None = None) -> int:
         files = take_articles(args.corpus, args.articles, work / "raw")
         corpus = make_corpus(files, work / "corpus", work / "cleaned.jsonl")
         tiny = make_corpus(files[:1], work / "tiny", work / "tiny.jsonl")
-        chosen = variants(args.model, args.batch_size, work, args.workers)
+        toggles = {} if args.no_stages else dict(STAGE_TOGGLES)
+        toggles.update(item.split("=", 1) for item in args.stage)
+        chosen = variants(args.model, args.batch_size, work, args.workers, toggles)
         if args.only:
             wanted = args.only.split(",")
             chosen = [chosen[0], *(v for v in chosen[1:] if any(w in v.name for w in wanted))]

@@ -101,14 +101,11 @@ def execute(
 
 
 def versions(model: str) -> dict[str, Any]:
-    import ftfy
-    import spacy
-
     return {
         "article_enrich": metadata.version("article-enrich"),
         "apache_beam": beam.__version__,
-        "spacy": spacy.__version__,
-        "ftfy": ftfy.__version__,
+        "spacy": metadata.version("spacy"),
+        "ftfy": metadata.version("ftfy"),
         "model": model_info(model),
     }
 
