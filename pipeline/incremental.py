@@ -21,6 +21,7 @@ from apache_beam.io.localfilesystem import LocalFileSystem
 from pipeline.config import Config
 from pipeline.inputs import absolute, resolve_input
 from pipeline.run import JobFailed, now, run_job, versions
+from pipeline.runners import SMALL_INPUT_BYTES
 from transforms.core.parse import article_format
 from transforms.strip_corpus_boilerplate import LINE_KEYS_PREFIX, LineLedger
 
@@ -310,7 +311,8 @@ def run_incremental(config: Config, beam_args: list[str]) -> dict[str, Any]:
         name = run_name(dt.datetime.now(dt.timezone.utc), (m["run"] for m in manifests))
         staging = f"{output}/{TMP_PREFIX}{name}"
         patterns, ledger = [_escape(f.uri) for f in plan.process], _line_ledger(config, plan, staging)
-        summary = run_job(config, beam_args, patterns, base, staging, ledger)
+        small = sum(f.size for f in plan.process) < SMALL_INPUT_BYTES
+        summary = run_job(config, beam_args, patterns, base, staging, ledger, small_input=small)
         report["run"] = name
         summary.update(input=pattern, output=f"{output}/{name}", incremental=report)
         manifest = {

@@ -16,8 +16,8 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from pipeline.build import build_pipeline
 from pipeline.config import Config
-from pipeline.inputs import absolute, resolve_input
-from pipeline.runners import check_runner
+from pipeline.inputs import absolute, local_bytes_below, resolve_input
+from pipeline.runners import SMALL_INPUT_BYTES, check_runner, one_process_for_small_input
 from transforms.core.nlp import model_info
 from transforms.metrics import NAMESPACE
 from transforms.strip_corpus_boilerplate import LineLedger
@@ -43,7 +43,8 @@ def run(config: Config, beam_args: list[str]) -> dict[str, Any]:
     """Run the job to completion and write `run-summary.json`; raises JobFailed if it did not succeed."""
     assert config.input and config.output
     pattern, base = resolve_input(config.input)
-    return run_job(config, beam_args, pattern, base, absolute(config.output))
+    small = local_bytes_below(pattern, SMALL_INPUT_BYTES)
+    return run_job(config, beam_args, pattern, base, absolute(config.output), small_input=small)
 
 
 def run_job(
@@ -53,9 +54,15 @@ def run_job(
     base: str,
     output: str,
     line_ledger: LineLedger | None = None,
+    small_input: bool = False,
 ) -> dict[str, Any]:
-    """Run the pipeline over `patterns` into `output` and write its summary; raises JobFailed if it failed."""
+    """Run the pipeline over `patterns` into `output` and write its summary; raises JobFailed if it failed.
+
+    A `small_input` runs in this process if the worker count is automatic (start-up beats parallelism).
+    """
     options = pipeline_options(config, beam_args)
+    if small_input:
+        one_process_for_small_input(options)
     summary: dict[str, Any] = {
         "input": patterns if isinstance(patterns, str) else f"{len(patterns)} files",
         "output": output,
