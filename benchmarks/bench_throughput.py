@@ -296,7 +296,7 @@ def run_rounds(chosen: list[Variant], corpus: Corpus, tiny: Corpus, rounds: int,
                     sys.exit(f"{variant.name} failed ({run.returncode}); see the log in {work}")
                 target.append(run)
                 print(
-                    f"  round {round_index + 1} {variant.name:<28} {label}: {run.wall:6.1f} s  "
+                    f"  round {round_index + 1} {variant.name:<36} {label}: {run.wall:6.1f} s  "
                     f"load {os.getloadavg()[0]:.1f}",
                     file=sys.stderr,
                     flush=True,
@@ -313,14 +313,14 @@ def report(chosen: list[Variant], corpus: Corpus) -> None:
         rows.append((variant, startup, wall, corpus.words / busy, corpus.articles / busy))
     bound_wps = rows[0][3]
     print(f"\n{corpus.articles} articles, {corpus.words} words (whitespace tokens of the cleaned texts)")
-    header = f"{'variant':<28} {'wall s':>7} {'start-up s':>10} {'words/s':>8} {'art/s':>6} {'÷bound':>6} "
+    header = f"{'variant':<36} {'wall s':>7} {'start-up s':>10} {'words/s':>8} {'art/s':>6} {'÷bound':>6} "
     print(header + f"{'peak RSS/proc MiB':>17} {'tree MiB':>8}  walls (all rounds)")
     for variant, startup, wall, wps, aps in rows:
         peak = max(run.peak_worker for run in variant.runs) / mib
         tree = max(run.peak_tree for run in variant.runs) / mib
         walls = " ".join(f"{run.wall:.1f}" for run in variant.runs)
         print(
-            f"{variant.name:<28} {wall:7.1f} {startup:10.1f} {wps:8.0f} {aps:6.1f} {wps / bound_wps:6.2f} "
+            f"{variant.name:<36} {wall:7.1f} {startup:10.1f} {wps:8.0f} {aps:6.1f} {wps / bound_wps:6.2f} "
             f"{peak:17.0f} {tree:8.0f}  {walls}"
         )
     by_name = {variant.name: variant for variant in chosen}
@@ -373,7 +373,7 @@ def check_entities(chosen: list[Variant], work: Path) -> None:
     for name, found in sets.items():
         if name != reference_name and name.startswith("pipeline"):
             differences = len(found ^ reference)
-            print(f"  {name:<28} identical: {'yes' if not differences else 'no'} ({differences} differences)")
+            print(f"  {name:<36} identical: {'yes' if not differences else 'no'} ({differences} differences)")
 
 
 def memory_check(work: Path, corpus_path: str, sizes: tuple[int, ...], model: str, workers: int, repo: Path) -> None:

@@ -16,7 +16,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from transforms.core.types import Article
 
 HELD_FOLDER_PREFIX = "beam-temp-held-"
-ARTICLES_PER_FILE = 256
+ARTICLES_PER_FILE = 64  # small files: the runner shares them out by count, so its workers get even shares
 BYTES_PER_FILE = 1 << 20
 _DONE = "done"
 
@@ -26,7 +26,7 @@ class HoldArticles(beam.PTransform):
 
     A ParDo whose side input is computed from its own main input makes the runner keep that whole input
     until the side input is ready: the DirectRunner holds every article in the launcher's memory. Parked in
-    files (a few hundred per file) instead, only the file names wait; the files are deleted at the end.
+    files (64 per file) instead, only the file names wait; the files are deleted at the end.
     Stages after HoldArticles that take `until` (or anything computed before it) as a side input run fused
     with the re-read, so the articles stream on to them. `temp_root` must be visible to every worker (the
     run's output folder is).

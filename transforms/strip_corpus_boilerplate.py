@@ -113,6 +113,9 @@ class _StripFn(beam.DoFn):
     def process(self, article: Article, repeated: Iterable[str]) -> Iterable[Article]:
         if self._repeated is None:
             self._repeated = frozenset(repeated)
+        if not self._repeated:
+            yield article
+            return
         text, removed = strip_repeated(article, self._repeated)
         if not removed:
             yield article
