@@ -47,7 +47,8 @@ class HoldArticles(beam.PTransform):
         )
         _ = (
             released[_DONE]
-            | "ReleasedFiles" >> beam.combiners.ToList()
+            | "KeyReleasedFiles" >> beam.Map(lambda path: (None, path))
+            | "AllReleasedFiles" >> beam.GroupByKey()
             | "DeleteFolder" >> beam.Map(_delete_folder, self._folder)
         )
         return released["articles"]
@@ -91,8 +92,9 @@ class _ReleaseFn(beam.DoFn):
         yield beam.pvalue.TaggedOutput(_DONE, path)
 
 
-def _delete_folder(files: list[str], folder: str) -> int:
+def _delete_folder(key_files: tuple[None, Iterable[str]], folder: str) -> int:
     """Delete the held files and their folder once every file was released (a retried bundle re-reads)."""
+    files = list(key_files[1])
     if files:
         FileSystems.delete(files)
     if FileSystems.exists(folder):  # a local folder; object stores have no folder objects
