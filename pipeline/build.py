@@ -20,14 +20,16 @@ def build_pipeline(
     base: str,
     output: str,
     line_ledger: LineLedger | None = None,
+    small_input: bool = False,
 ) -> None:
     """Add the article-enrich transforms to `pipeline`, reading `patterns` and writing under `output`.
 
-    Articles waiting for a corpus-wide count are parked in temporary files under `output`; `line_ledger`
-    adds earlier incremental runs' lines to the corpus-boilerplate evidence.
+    Articles waiting for a corpus-wide count are parked in temporary files under `output`, unless the input
+    is small (the runner holds them; fewer stages to start); `line_ledger` adds earlier incremental runs'
+    lines to the corpus-boilerplate evidence.
     """
     source, sink = ReadArticles(patterns, base, config.read), WriteEnriched(output, config.write)
-    enrich(pipeline, config, source, sink, temp_root=output, line_ledger=line_ledger)
+    enrich(pipeline, config, source, sink, temp_root=None if small_input else output, line_ledger=line_ledger)
 
 
 def build_watch_pipeline(pipeline: beam.Pipeline, config: Config, source: WatchArticles, output: str) -> None:

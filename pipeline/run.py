@@ -71,7 +71,7 @@ def run_job(
         "versions": versions(config.tag.model),
     }
     pipeline = beam.Pipeline(options=options)
-    build_pipeline(pipeline, config, patterns, base, output, line_ledger)
+    build_pipeline(pipeline, config, patterns, base, output, line_ledger, small_input)
     return execute(pipeline, summary, output, config.max_dead_letter_ratio)
 
 
