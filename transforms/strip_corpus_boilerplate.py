@@ -86,12 +86,12 @@ class StripCorpusBoilerplate(beam.PTransform):
 
 
 class _CountLinesFn(beam.DoFn):
-    """Counts (uri, line keys) per bundle; emits the counts as (bucket, {key: count}) partial counts."""
+    """Counts (uri, line keys) per bundle; emits the counts as (bucket, packed {key: count}) partial counts."""
 
     def start_bundle(self) -> None:
         self._counts: Counter[str] = Counter()
 
-    def process(self, uri_keys: tuple[str, Iterable[str]]) -> Iterator[tuple[int, dict[str, int]]]:
+    def process(self, uri_keys: tuple[str, Iterable[str]]) -> Iterator[tuple[int, bytes]]:
         self._counts.update(uri_keys[1])
         if len(self._counts) >= MAX_HELD_KEYS:
             yield from self._flush()
@@ -100,7 +100,7 @@ class _CountLinesFn(beam.DoFn):
         for part in self._flush():
             yield WindowedValue(part, MIN_TIMESTAMP, (GlobalWindow(),))
 
-    def _flush(self) -> list[tuple[int, dict[str, int]]]:
+    def _flush(self) -> list[tuple[int, bytes]]:
         parts = partial_counts(self._counts, COUNT_BUCKETS)
         self._counts = Counter()
         return parts
@@ -139,7 +139,7 @@ def _uri_and_keys(article: Article) -> tuple[str, set[str]]:
     return article.source.uri, distinct_line_keys(article)
 
 
-def _repeated_in_bucket(bucket: tuple[int, Iterable[dict[str, int]]], least: int) -> list[str]:
+def _repeated_in_bucket(bucket: tuple[int, Iterable[bytes]], least: int) -> list[str]:
     return repeated_keys(bucket[1], least)
 
 
