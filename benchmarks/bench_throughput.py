@@ -90,8 +90,16 @@ class Variant:
     name: str
     command: object  # (Corpus, output folder) -> argv
     pipeline_output: bool = False
+    # Flags for a second 1-article run whose wall is subtracted as start-up, for variants whose 1-article run
+    # starts differently from a big run (automatic workers: a small input runs in one process).
+    busy_flags: tuple[str, ...] = ()
     runs: list[Run] = field(default_factory=list)
     startups: list[Run] = field(default_factory=list)
+    busy_startups: list[Run] = field(default_factory=list)
+
+    def startup(self) -> float:
+        """The start-up subtracted from a big run's wall: the median 1-article wall with the big run's workers."""
+        return statistics.median(run.wall for run in (self.busy_startups or self.startups))
 
     @property
     def slug(self) -> str:
@@ -209,9 +217,13 @@ def variants(
                 str(o / "bound.jsonl"),
             ],
         ),
-        Variant("pipeline default", pipeline_command(extra=model_flag), pipeline_output=True),
+        Variant("pipeline default", pipeline_command(extra=model_flag), True, (f"--direct_num_workers={workers}",)),
         *(
-            Variant(WITHOUT + stage, pipeline_command(extra=(*model_flag, "--set", override)))
+            Variant(
+                WITHOUT + stage,
+                pipeline_command(extra=(*model_flag, "--set", override)),
+                busy_flags=(f"--direct_num_workers={workers}",),
+            )
             for stage, override in (STAGE_TOGGLES if toggles is None else toggles).items()
         ),
         Variant(
@@ -288,15 +300,19 @@ def run_rounds(chosen: list[Variant], corpus: Corpus, tiny: Corpus, rounds: int,
     for round_index in range(rounds):
         for variant in chosen:
             slug = variant.slug
-            for target, sample, label in ((variant.startups, tiny, "tiny"), (variant.runs, corpus, "full")):
+            steps = [(variant.startups, tiny, "tiny", ()), (variant.runs, corpus, "full", ())]
+            if variant.busy_flags:
+                steps.insert(1, (variant.busy_startups, tiny, "tiny-workers", variant.busy_flags))
+            for target, sample, label, flags in steps:
                 output = work / f"out-{slug}-{label}-{round_index}"
                 output.mkdir(parents=True, exist_ok=True)
-                run = measure(variant.command(sample, output), work / f"log-{slug}-{label}-{round_index}.txt", repo)
+                argv = [*variant.command(sample, output), *flags]
+                run = measure(argv, work / f"log-{slug}-{label}-{round_index}.txt", repo)
                 if run.returncode:
                     sys.exit(f"{variant.name} failed ({run.returncode}); see the log in {work}")
                 target.append(run)
                 print(
-                    f"  round {round_index + 1} {variant.name:<36} {label}: {run.wall:6.1f} s  "
+                    f"  round {round_index + 1} {variant.name:<36} {label:<12}: {run.wall:6.1f} s  "
                     f"load {os.getloadavg()[0]:.1f}",
                     file=sys.stderr,
                     flush=True,
@@ -307,7 +323,7 @@ def report(chosen: list[Variant], corpus: Corpus) -> None:
     mib = 1024 * 1024
     rows = []
     for variant in chosen:
-        startup = statistics.median(run.wall for run in variant.startups)
+        startup = variant.startup()
         wall = best(variant.runs).wall
         busy = max(wall - startup, 1e-9)
         rows.append((variant, startup, wall, corpus.words / busy, corpus.articles / busy))
@@ -327,11 +343,11 @@ def report(chosen: list[Variant], corpus: Corpus) -> None:
     bound, default = chosen[0], by_name.get("pipeline default")
     if default is None:
         return
-    print("\nstart-up (1-article corpus, median of the rounds):", end="")
+    print("\nstart-up, a 1-article run (median of the rounds):", end="")
     for variant in (bound, default):
         startups = " ".join(f"{run.wall:.1f}" for run in variant.startups)
         print(f" {variant.name} {statistics.median(run.wall for run in variant.startups):.1f} s ({startups});", end="")
-    print()
+    print(f" default / bound {statistics.median(r.wall for r in default.startups) / bound.startup():.2f}")
     ratios = [b.wall / d.wall for b, d in zip(bound.runs, default.runs, strict=True)]
     print(
         "bound wall / default pipeline wall per round: "
