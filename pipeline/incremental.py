@@ -21,7 +21,9 @@ from apache_beam.io.localfilesystem import LocalFileSystem
 from pipeline.config import Config
 from pipeline.inputs import absolute, resolve_input
 from pipeline.run import JobFailed, now, run_job, versions
+from pipeline.runners import SMALL_INPUT_BYTES
 from transforms.core.parse import article_format
+from transforms.strip_corpus_boilerplate import LINE_KEYS_PREFIX, LineLedger
 
 RUN_PREFIX = "run="
 TMP_PREFIX = "_tmp-"
@@ -308,7 +310,9 @@ def run_incremental(config: Config, beam_args: list[str]) -> dict[str, Any]:
             }
         name = run_name(dt.datetime.now(dt.timezone.utc), (m["run"] for m in manifests))
         staging = f"{output}/{TMP_PREFIX}{name}"
-        summary = run_job(config, beam_args, [_escape(f.uri) for f in plan.process], base, staging)
+        patterns, ledger = [_escape(f.uri) for f in plan.process], _line_ledger(config, plan, staging)
+        small = sum(f.size for f in plan.process) < SMALL_INPUT_BYTES
+        summary = run_job(config, beam_args, patterns, base, staging, ledger, small_input=small)
         report["run"] = name
         summary.update(input=pattern, output=f"{output}/{name}", incremental=report)
         manifest = {
@@ -325,6 +329,19 @@ def run_incremental(config: Config, beam_args: list[str]) -> dict[str, Any]:
         # write into its staging folder after the first sweep.
         recover(output)
     return summary
+
+
+def _line_ledger(config: Config, plan: Plan, staging: str) -> LineLedger | None:
+    """Corpus-boilerplate evidence: the committed runs' line keys, less those of inputs processed again.
+
+    This run writes its own keys into `staging`; the commit keeps them beside its records, and a later run
+    that processes an input again prunes its keys with its records.
+    """
+    if not config.clean.corpus_boilerplate.enabled:
+        return None
+    output = staging.rsplit("/", 1)[0]
+    earlier = tuple(committed_shards(output, LINE_KEYS_PREFIX))
+    return LineLedger(earlier, frozenset(item.uri for item in plan.process), staging)
 
 
 def _rewrite_without(path: str, uris: set[str], everything: bool) -> None:
@@ -371,7 +388,7 @@ def _run_folders(output: str) -> set[str]:
 
 def _is_shard(path: str) -> bool:
     name = path.rsplit("/", 1)[-1]
-    return name.endswith(".jsonl") and name.startswith(("enriched-", "dead-letter-"))
+    return name.endswith(".jsonl") and name.startswith(("enriched-", "dead-letter-", LINE_KEYS_PREFIX + "-"))
 
 
 def _escape(uri: str) -> str:

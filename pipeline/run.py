@@ -14,12 +14,13 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from pipeline.build import CORPUS_EVIDENCE, build_pipeline
+from pipeline.build import build_pipeline
 from pipeline.config import Config
-from pipeline.inputs import absolute, resolve_input
-from pipeline.runners import check_runner
+from pipeline.inputs import absolute, local_bytes_below, resolve_input
+from pipeline.runners import SMALL_INPUT_BYTES, check_runner, one_process_for_small_input
 from transforms.core.nlp import model_info
 from transforms.metrics import NAMESPACE
+from transforms.strip_corpus_boilerplate import LineLedger
 
 SUMMARY_NAME = "run-summary.json"
 COUNTERS = ("inputs", "cleaned", "tagged", "enriched", "dead_letter", "entities")
@@ -42,14 +43,26 @@ def run(config: Config, beam_args: list[str]) -> dict[str, Any]:
     """Run the job to completion and write `run-summary.json`; raises JobFailed if it did not succeed."""
     assert config.input and config.output
     pattern, base = resolve_input(config.input)
-    return run_job(config, beam_args, pattern, base, absolute(config.output))
+    small = local_bytes_below(pattern, SMALL_INPUT_BYTES)
+    return run_job(config, beam_args, pattern, base, absolute(config.output), small_input=small)
 
 
 def run_job(
-    config: Config, beam_args: list[str], patterns: str | Sequence[str], base: str, output: str
+    config: Config,
+    beam_args: list[str],
+    patterns: str | Sequence[str],
+    base: str,
+    output: str,
+    line_ledger: LineLedger | None = None,
+    small_input: bool = False,
 ) -> dict[str, Any]:
-    """Run the pipeline over `patterns` into `output` and write its summary; raises JobFailed if it failed."""
+    """Run the pipeline over `patterns` into `output` and write its summary; raises JobFailed if it failed.
+
+    A `small_input` runs in this process if the worker count is automatic (start-up beats parallelism).
+    """
     options = pipeline_options(config, beam_args)
+    if small_input:
+        one_process_for_small_input(options)
     summary: dict[str, Any] = {
         "input": patterns if isinstance(patterns, str) else f"{len(patterns)} files",
         "output": output,
@@ -58,7 +71,7 @@ def run_job(
         "versions": versions(config.tag.model),
     }
     pipeline = beam.Pipeline(options=options)
-    build_pipeline(pipeline, config, patterns, base, output)
+    build_pipeline(pipeline, config, patterns, base, output, line_ledger, small_input)
     return execute(pipeline, summary, output, config.max_dead_letter_ratio)
 
 
@@ -95,14 +108,11 @@ def execute(
 
 
 def versions(model: str) -> dict[str, Any]:
-    import ftfy
-    import spacy
-
     return {
         "article_enrich": metadata.version("article-enrich"),
         "apache_beam": beam.__version__,
-        "spacy": spacy.__version__,
-        "ftfy": ftfy.__version__,
+        "spacy": metadata.version("spacy"),
+        "ftfy": metadata.version("ftfy"),
         "model": model_info(model),
     }
 
@@ -111,8 +121,6 @@ def _counters(result: beam.runners.runner.PipelineResult) -> dict[str, int]:
     counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
     totals = dict.fromkeys(COUNTERS, 0)
     for counter in counters:
-        if counter.key.step.startswith(f"{CORPUS_EVIDENCE}/"):
-            continue
         value = counter.committed if counter.committed is not None else counter.attempted
         totals[counter.key.metric.name] = totals.get(counter.key.metric.name, 0) + (value or 0)
     return totals
