@@ -15,10 +15,19 @@ CORPUS_EVIDENCE = "CorpusEvidence"  # a second read; its counters are not the ru
 
 
 def build_pipeline(
-    pipeline: beam.Pipeline, config: Config, patterns: str | Sequence[str], base: str, output: str
+    pipeline: beam.Pipeline,
+    config: Config,
+    patterns: str | Sequence[str],
+    base: str,
+    output: str,
+    progress: str | None = None,
 ) -> None:
-    """Add the article-enrich transforms to `pipeline`, reading `patterns` and writing under `output`."""
-    enrich(pipeline, config, ReadArticles(patterns, base, config.read), WriteEnriched(output, config.write))
+    """Add the article-enrich transforms to `pipeline`, reading `patterns` and writing under `output`.
+
+    `progress`: a local folder where readers report how far they are (pipeline/progress.py), or None.
+    """
+    source = ReadArticles(patterns, base, config.read, progress)
+    enrich(pipeline, config, source, WriteEnriched(output, config.write))
 
 
 def build_watch_pipeline(pipeline: beam.Pipeline, config: Config, source: WatchArticles, output: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -17,6 +18,8 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from pipeline.build import CORPUS_EVIDENCE, build_pipeline
 from pipeline.config import Config
 from pipeline.inputs import absolute, resolve_input
+from pipeline.progress import ProgressMonitor, input_totals
+from pipeline.report import write_report
 from pipeline.runners import check_runner
 from transforms.core.nlp import model_info
 from transforms.metrics import NAMESPACE
@@ -46,9 +49,17 @@ def run(config: Config, beam_args: list[str]) -> dict[str, Any]:
 
 
 def run_job(
-    config: Config, beam_args: list[str], patterns: str | Sequence[str], base: str, output: str
+    config: Config,
+    beam_args: list[str],
+    patterns: str | Sequence[str],
+    base: str,
+    output: str,
+    report: bool = True,
 ) -> dict[str, Any]:
-    """Run the pipeline over `patterns` into `output` and write its summary; raises JobFailed if it failed."""
+    """Run the pipeline over `patterns` into `output`, write its summary and (if `report`) run-report.html.
+
+    Raises JobFailed if it failed.
+    """
     options = pipeline_options(config, beam_args)
     summary: dict[str, Any] = {
         "input": patterns if isinstance(patterns, str) else f"{len(patterns)} files",
@@ -56,19 +67,32 @@ def run_job(
         "runner": options.view_as(StandardOptions).runner or "DirectRunner",
         "started_at": now(),
         "versions": versions(config.tag.model),
+        "config": config_record(config),
     }
     pipeline = beam.Pipeline(options=options)
-    build_pipeline(pipeline, config, patterns, base, output)
-    return execute(pipeline, summary, output, config.max_dead_letter_ratio)
+    progress = start_progress(config, options, patterns)
+    build_pipeline(pipeline, config, patterns, base, output, progress.folder if progress else None)
+    summary = execute(pipeline, summary, output, config.max_dead_letter_ratio, progress)
+    if report:
+        write_report(output)
+    return summary
 
 
 def execute(
-    pipeline: beam.Pipeline, summary: dict[str, Any], output: str, max_dead_letter_ratio: float
+    pipeline: beam.Pipeline,
+    summary: dict[str, Any],
+    output: str,
+    max_dead_letter_ratio: float,
+    progress: ProgressMonitor | None = None,
 ) -> dict[str, Any]:
     """Run `pipeline` to completion, add its counts to `summary` and write it; raises JobFailed if it failed."""
     try:
-        result = pipeline.run()
-        state = result.wait_until_finish()
+        try:
+            result = pipeline.run()
+            state = result.wait_until_finish()
+        finally:
+            if progress is not None:
+                summary["progress"] = progress.stop()
     except Exception as error:
         summary.update(status="failed", error=f"{type(error).__name__}: {error}", finished_at=now())
         write_summary(output, summary)
@@ -122,6 +146,22 @@ def write_summary(output: str, summary: dict[str, Any]) -> None:
     with FileSystems.create(f"{output}/{SUMMARY_NAME}") as handle:
         handle.write(json.dumps(summary, indent=2, ensure_ascii=False).encode("utf-8") + b"\n")
     log.info("run summary written to %s/%s", output, SUMMARY_NAME)
+
+
+def config_record(config: Config) -> dict[str, Any]:
+    """The run's configuration as JSON values, for the summary and the report."""
+    return json.loads(json.dumps(dataclasses.asdict(config), default=str))
+
+
+def start_progress(
+    config: Config, options: PipelineOptions, patterns: str | Sequence[str]
+) -> ProgressMonitor | None:
+    """Watch a DirectRunner run's progress (shown unless `progress` is off); other runners show Beam counters."""
+    runner = options.view_as(StandardOptions).runner or "DirectRunner"
+    if (runner if isinstance(runner, str) else type(runner).__name__) not in ("DirectRunner", "direct"):
+        return None
+    passes = 2 if config.clean.corpus_boilerplate.enabled else 1
+    return ProgressMonitor(input_totals(patterns), passes, show=config.progress).start()
 
 
 def _flag(key: str, value: Any) -> str:
