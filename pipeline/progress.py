@@ -89,11 +89,15 @@ def eta_s(done: float, total: float, working_s: float) -> float | None:
 def progress_line(snapshot: Snapshot, totals: Totals, rate: float, eta: float | None) -> str:
     done, total = done_and_total(snapshot, totals)
     share = f"{100 * done / total:.0f}%" if total else "-"
-    amount = f"{done / 1e6:,.1f}/{total / 1e6:,.1f} MB" if totals.by_bytes else f"{done:,}/{total:,} files"
+    amount = f"{_size(done)}/{_size(total)}" if totals.by_bytes else f"{done:,}/{total:,} files"
     return (
         f"article-enrich: progress {amount} ({share}), {snapshot.inputs:,} articles, "
         f"{rate:.1f} articles/s, ETA {_clock(eta)}"
     )
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB" if n >= 1e5 else f"{n / 1e3:,.1f} kB"
 
 
 def _clock(seconds: float | None) -> str:

@@ -128,7 +128,7 @@ def _entities(data: dict[str, Any]) -> str:
     if not labels:
         return "<h2>Entities</h2><p>No entities were tagged.</p>"
     chart = _bar_chart([(label, mentions) for label, mentions, _ in labels], "Entity mentions by label")
-    groups = _bar_chart([(label, groups) for label, _, groups in labels], "Distinct entity groups by label")
+    groups = _bar_chart([(label, n) for label, _, n in labels if n], "Distinct entity groups by label")
     tables = []
     for label, top in data["top_entities"].items():
         rows = "".join(
@@ -216,6 +216,13 @@ def _flat(value: Any) -> str:
 # ---- charts --------------------------------------------------------------------------------------
 
 
+def _svg(caption: str, width: int, height: int, body: str) -> str:
+    return (
+        f'<svg class="chart" role="img" aria-label="{esc(caption)}" viewBox="0 0 {width} {height}" '
+        f'width="{width}" style="max-width:100%;height:auto" xmlns="http://www.w3.org/2000/svg">{body}</svg>'
+    )
+
+
 def _figure(caption: str, svg: str) -> str:
     return f"<figure><figcaption>{esc(caption)}</figcaption>{svg}</figure>"
 
@@ -238,11 +245,7 @@ def _bar_chart(items: Sequence[tuple[str, float]], caption: str, most: int = 15)
             f'fill="{COLOURS[i % len(COLOURS)]}"><title>{esc(label)}: {value:,}</title></rect>'
             f'<text x="{label_w + w + 5:.1f}" y="{y + 14}">{value:,}</text>'
         )
-    svg = (
-        f'<svg class="chart" role="img" aria-label="{esc(caption)}" viewBox="0 0 {width} {height}" '
-        f'width="100%" xmlns="http://www.w3.org/2000/svg">{"".join(bars)}</svg>'
-    )
-    return _figure(caption, svg)
+    return _figure(caption, _svg(caption, width, height, "".join(bars)))
 
 
 def _histogram(bins: Sequence[tuple[str, int]], caption: str) -> str:
@@ -263,12 +266,8 @@ def _histogram(bins: Sequence[tuple[str, int]], caption: str) -> str:
             f'<text x="{x + step / 2:.1f}" y="{height - bottom + 14}" text-anchor="middle" '
             f'transform="rotate(30 {x + step / 2:.1f} {height - bottom + 14})">{esc(label)}</text>'
         )
-    svg = (
-        f'<svg class="chart" role="img" aria-label="{esc(caption)}" viewBox="0 0 {width} {height}" width="100%" '
-        f'xmlns="http://www.w3.org/2000/svg"><line x1="8" x2="{width - 8}" y1="{height - bottom}" '
-        f'y2="{height - bottom}" stroke="#8a94a3"/>{"".join(bars)}</svg>'
-    )
-    return _figure(caption, svg)
+    axis = f'<line x1="8" x2="{width - 8}" y1="{height - bottom}" y2="{height - bottom}" stroke="#8a94a3"/>'
+    return _figure(caption, _svg(caption, width, height, axis + "".join(bars)))
 
 
 def _line_chart(points: Sequence[Sequence[float]], caption: str) -> str:
@@ -280,17 +279,15 @@ def _line_chart(points: Sequence[Sequence[float]], caption: str) -> str:
         f"{pad + (width - 2 * pad) * x / max_x:.1f},{height - pad - (height - 2 * pad) * y / max_y:.1f}"
         for x, y in points
     )
-    svg = (
-        f'<svg class="chart" role="img" aria-label="{esc(caption)}" viewBox="0 0 {width} {height}" width="100%" '
-        f'xmlns="http://www.w3.org/2000/svg">'
+    body = (
         f'<line x1="{pad}" x2="{width - pad}" y1="{height - pad}" y2="{height - pad}" stroke="#8a94a3"/>'
         f'<line x1="{pad}" x2="{pad}" y1="{pad}" y2="{height - pad}" stroke="#8a94a3"/>'
         f'<polyline points="{coords}" fill="none" stroke="{COLOURS[0]}" stroke-width="2"/>'
         f'<text x="{pad + 4}" y="{pad - 6}">{max_y:,.0f}</text>'
         f'<text x="{width - pad}" y="{height - pad + 16}" text-anchor="end">{max_x:,.0f} s</text>'
-        f'<text x="{pad}" y="{height - pad + 16}">0</text></svg>'
+        f'<text x="{pad}" y="{height - pad + 16}">0</text>'
     )
-    return _figure(caption, svg)
+    return _figure(caption, _svg(caption, width, height, body))
 
 
 def _clip(text: str, most: int) -> str:
