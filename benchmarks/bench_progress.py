@@ -18,7 +18,8 @@ ARTICLES = 200_000
 
 
 def main(summary_path: str) -> None:
-    summary = json.loads(open(summary_path, encoding="utf-8").read())
+    with open(summary_path, encoding="utf-8") as handle:
+        summary = json.load(handle)
     per_article_s = 1 / summary["progress"]["inputs_per_s"]
     with tempfile.TemporaryDirectory() as folder:
         reporter = ProgressReporter(folder)
