@@ -48,14 +48,23 @@ class ReportData:
         self.dead_examples: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         self.sample: list[tuple[str, dict[str, Any]]] = []
         self.index: list[dict[str, Any]] = []
+        self.titles: dict[str, str | None] = {}
+        self._wanted: set[str] = set()
         self._records_for_index: list[dict[str, Any]] | None = None
 
     def rebuild_index_from_records(self) -> None:
         """Several runs: their entity indexes may count records a later run superseded, so recount."""
         self._records_for_index = []
 
+    def want_titles(self) -> None:
+        """Keep, while the records pass, the titles of the example articles of the top entity groups."""
+        if self._records_for_index is None:
+            self._wanted = {i for top in self._top_entities().values() for e in top for i in e["examples"]}
+
     def add_record(self, record: dict[str, Any]) -> None:
         self.enriched += 1
+        if record["id"] in self._wanted:
+            self.titles[record["id"]] = record.get("title")
         for kind, count in (record.get("cleaning") or {}).items():
             self.cleaning[kind] += count
             self.cleaned_articles[kind] += 1
@@ -86,7 +95,8 @@ class ReportData:
         )
         self.sample = heapq.nsmallest(SAMPLE_ARTICLES, [*self.sample, entry], key=lambda item: item[0])
         if self._records_for_index is not None:
-            self._records_for_index.append({"id": record["id"], "entity_groups": record.get("entity_groups") or []})
+            groups = record.get("entity_groups") or []
+            self._records_for_index.append({"id": record["id"], "title": record.get("title"), "entity_groups": groups})
 
     def add_dead_letter(self, record: dict[str, Any]) -> None:
         key = (record.get("stage") or "?", record.get("reason") or "?")
@@ -104,6 +114,11 @@ class ReportData:
         """The renderer's input (pipeline/report_html.py)."""
         if self._records_for_index is not None:
             self.index = [index_line(key, stats) for key, stats in build_index(self._records_for_index).items()]
+            self.titles = {record["id"]: record["title"] for record in self._records_for_index}
+        top_entities = {
+            label: [{**e, "examples": [(i, self.titles.get(i)) for i in e["examples"]]} for e in top]
+            for label, top in self._top_entities().items()
+        }
         last = self.summaries[-1]
         counts = _sum_counts(summary.get("counts", {}) for summary in self.summaries)
         inputs = counts.get("inputs", 0)
@@ -123,7 +138,7 @@ class ReportData:
             ],
             "cleaning": [(kind, total, self.cleaned_articles[kind]) for kind, total in self.cleaning.most_common()],
             "entity_labels": self._labels(),
-            "top_entities": self._top_entities(),
+            "top_entities": top_entities,
             "languages": self.languages.most_common(),
             "duplicates": self._duplicates(),
             "lengths": self._lengths(),
@@ -224,17 +239,17 @@ def write_report(output: str, run: str | None = None) -> str:
 
 def _gather(folder: str, data: ReportData, with_index: bool) -> None:
     data.summaries.append(json.loads(_read_text(f"{folder}/{SUMMARY_NAME}")))
+    if with_index:
+        lines = list(_records(f"{folder}/entities-*.jsonl"))
+        for line in lines:
+            data.add_index_line(line)
+        if not lines:  # an output written before the entity index existed
+            data.rebuild_index_from_records()
+    data.want_titles()
     for record in _records(f"{folder}/enriched-*.jsonl"):
         data.add_record(record)
     for record in _records(f"{folder}/dead-letter-*.jsonl"):
         data.add_dead_letter(record)
-    if with_index:
-        lines = list(_records(f"{folder}/entities-*.jsonl"))
-        if lines:
-            for line in lines:
-                data.add_index_line(line)
-        else:  # an output written before the entity index existed
-            data.index = [index_line(k, s) for k, s in build_index(_records(f"{folder}/enriched-*.jsonl")).items()]
 
 
 def _records(pattern: str) -> Iterator[dict[str, Any]]:

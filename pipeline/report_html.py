@@ -133,12 +133,12 @@ def _entities(data: dict[str, Any]) -> str:
     for label, top in data["top_entities"].items():
         rows = "".join(
             f'<tr><td>{esc(e["name"])}</td><td class="n">{e["articles"]:,}</td><td class="n">{e["mentions"]:,}'
-            f"</td><td>{' '.join(f'<span class=id>{esc(i)}</span>' for i in e['examples'])}</td></tr>"
+            f"</td><td><ul>{''.join(_example(i, t) for i, t in e['examples'])}</ul></td></tr>"
             for e in top
         )
         tables.append(
             f"<h3>{esc(label)}</h3><table><tr><th>name</th><th>articles</th><th>mentions</th>"
-            f"<th>example article ids</th></tr>{rows}</table>"
+            f"<th>example articles</th></tr>{rows}</table>"
         )
     return (
         f'<h2>Entities</h2><div class="grid">{chart}{groups}</div><h2>Top entity groups per label '
@@ -205,6 +205,10 @@ def _versions_and_config(data: dict[str, Any]) -> str:
         else "<p class=muted>The run summary holds no config (written before article-enrich recorded it).</p>"
     )
     return f"<h2>Versions and config</h2><table>{versions}</table>{config_block}"
+
+
+def _example(article_id: str, title: str | None) -> str:
+    return f'<li><span class="id">{esc(article_id)}</span> {esc(title or "")}</li>'
 
 
 def _flat(value: Any) -> str:
