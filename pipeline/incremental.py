@@ -22,8 +22,7 @@ from apache_beam.io.localfilesystem import LocalFileSystem
 
 from pipeline.config import Config
 from pipeline.inputs import absolute, resolve_input
-from pipeline.report import write_report
-from pipeline.run import JobFailed, now, run_job, versions
+from pipeline.run import JobFailed, now, report_quietly, run_job, versions
 from transforms.core.parse import article_format
 
 RUN_PREFIX = "run="
@@ -332,7 +331,7 @@ def run_incremental(config: Config, beam_args: list[str]) -> dict[str, Any]:
             "inputs": {f.uri: {"size": f.size, "checksum": f.checksum} for f in plan.process},
         }
         commit(output, name, staging, manifest, summary)
-        write_report(output, name)
+        report_quietly(output, name)
         # Again after the commit: worker processes of a killed run can outlive it for a few seconds and
         # write into its staging folder after the first sweep.
         recover(output)

@@ -144,7 +144,8 @@ class ProgressMonitor:
     def stop(self) -> dict[str, Any]:
         """Stop polling, remove the folder; the `progress` block of the run summary."""
         self._stop.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
         shutil.rmtree(self.folder, ignore_errors=True)
         seconds = time.monotonic() - self._started
         working = seconds - (self._first - self._started) if self._first is not None else None
@@ -197,8 +198,17 @@ class ProgressMonitor:
         from tqdm import tqdm
 
         unit = "B" if self.totals.by_bytes else "file"
+        size = shutil.get_terminal_size((100, 20))  # a pseudo-terminal may report 0 x 0: tqdm would hide the bar
         total = self.totals.bytes if self.totals.by_bytes else self.totals.files
-        return tqdm(total=total, unit=unit, unit_scale=self.totals.by_bytes, file=self._stream, desc="article-enrich")
+        return tqdm(
+            total=total,
+            unit=unit,
+            unit_scale=self.totals.by_bytes,
+            file=self._stream,
+            desc="article-enrich",
+            ncols=size.columns,
+            nrows=size.lines,
+        )
 
     def _update_bar(self, bar) -> None:
         done, _ = done_and_total(self._snapshot, self.totals)

@@ -193,7 +193,7 @@ class ReportData:
         rows["inputs per second, whole run"] = round(inputs / seconds, 2) if seconds else "-"
         if len(self.summaries) == 1:
             progress = self.summaries[0].get("progress") or {}
-            rows["start-up until the first article was read (s)"] = progress.get("startup_s", "- (not measured)")
+            rows["start-up: job start to first article read (s)"] = progress.get("startup_s", "- (not measured)")
             rows["inputs per second after start-up"] = progress.get("inputs_per_s", "- (not measured)")
             totals = progress.get("totals")
             if totals:

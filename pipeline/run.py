@@ -72,10 +72,11 @@ def run_job(
     pipeline = beam.Pipeline(options=options)
     progress = start_progress(config, options, patterns)
     build_pipeline(pipeline, config, patterns, base, output, progress.folder if progress else None)
-    summary = execute(pipeline, summary, output, config.max_dead_letter_ratio, progress)
-    if report:
-        write_report(output)
-    return summary
+    try:
+        return execute(pipeline, summary, output, config.max_dead_letter_ratio, progress)
+    finally:
+        if report:  # failed runs too: the report then shows what their summary and partial output say
+            report_quietly(output)
 
 
 def execute(
@@ -88,6 +89,8 @@ def execute(
     """Run `pipeline` to completion, add its counts to `summary` and write it; raises JobFailed if it failed."""
     try:
         try:
+            if progress is not None:
+                progress.start()
             result = pipeline.run()
             state = result.wait_until_finish()
         finally:
@@ -148,20 +151,34 @@ def write_summary(output: str, summary: dict[str, Any]) -> None:
     log.info("run summary written to %s/%s", output, SUMMARY_NAME)
 
 
+def report_quietly(output: str, run: str | None = None) -> None:
+    """Write run-report.html; a failure to write it is logged, and does not fail a run whose outputs are written."""
+    try:
+        write_report(output, run)
+    except Exception as error:  # noqa: BLE001 - the records and summary are the run's result, the report a view
+        log.warning(
+            "could not write run-report.html (%s: %s); rebuild it with `article-enrich report %s`",
+            type(error).__name__,
+            error,
+            output,
+        )
+
+
 def config_record(config: Config) -> dict[str, Any]:
     """The run's configuration as JSON values, for the summary and the report."""
     return json.loads(json.dumps(dataclasses.asdict(config), default=str))
 
 
-def start_progress(
-    config: Config, options: PipelineOptions, patterns: str | Sequence[str]
-) -> ProgressMonitor | None:
-    """Watch a DirectRunner run's progress (shown unless `progress` is off); other runners show Beam counters."""
+def start_progress(config: Config, options: PipelineOptions, patterns: str | Sequence[str]) -> ProgressMonitor | None:
+    """A monitor of a DirectRunner run's progress, started by `execute` (shown unless `progress` is off).
+
+    None on other runners: their UIs show the Beam counters.
+    """
     runner = options.view_as(StandardOptions).runner or "DirectRunner"
     if (runner if isinstance(runner, str) else type(runner).__name__) not in ("DirectRunner", "direct"):
         return None
     passes = 2 if config.clean.corpus_boilerplate.enabled else 1
-    return ProgressMonitor(input_totals(patterns), passes, show=config.progress).start()
+    return ProgressMonitor(input_totals(patterns), passes, show=config.progress)
 
 
 def _flag(key: str, value: Any) -> str:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import html
 import html.parser
+import io
 import json
+import time
 
 import pyarrow as pa
+import pytest
 
-from pipeline.progress import Snapshot, Totals, combine, eta_s, progress_line
+from pipeline.progress import ProgressMonitor, Snapshot, Totals, combine, eta_s, progress_line
 from pipeline.report import ReportData
 from pipeline.report_html import render
 from transforms.core.arrow_schema import ENRICHED, parquet_row
@@ -143,3 +146,23 @@ def test_report_escapes_everything_from_the_corpus_and_draws_charts():
 def test_report_skips_languages_and_duplicates_when_records_lack_them():
     page = render(hostile_report_data(languages=False))
     assert "Articles per language" not in page and "Duplicate clusters" not in page
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("stream", [_Terminal(), io.StringIO()], ids=["terminal", "log"])
+def test_progress_monitor_shows_a_bar_on_a_terminal_and_lines_otherwise(stream):
+    monitor = ProgressMonitor(Totals(files=4, bytes=400, stream_bytes=0), passes=1, show=True, stream=stream).start()
+    with open(f"{monitor.folder}/worker.json", "w", encoding="utf-8") as handle:
+        json.dump({"pass": "p", "files": 4, "bytes": 400, "inputs": 4}, handle)
+    time.sleep(1.2)
+    block = monitor.stop()
+    shown = stream.getvalue()
+    if isinstance(stream, _Terminal):
+        assert "article-enrich: 100%|" in shown and "4/4" in shown and "4 articles" in shown
+    else:
+        assert shown.splitlines()[-1].startswith("article-enrich: progress 4/4 files (100%), 4 articles")
+    assert block["totals"] == {"files": 4, "bytes": 400} and block["samples"][-1][1] == 4
