@@ -22,6 +22,8 @@ table{border-collapse:collapse;background:#fff;margin:6px 0 12px;width:100%}
 td,th{border:1px solid #d8dde5;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#eef1f5}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:14px}
+.wide{grid-template-columns:repeat(auto-fit,minmax(520px,1fr))}ul{margin:0;padding-left:16px}
+.id{color:#5b6574}
 figure{background:#fff;border:1px solid #d8dde5;border-radius:6px;margin:0;padding:10px}
 figcaption{font-weight:600;margin-bottom:6px}
 pre{background:#fff;border:1px solid #d8dde5;padding:10px;overflow:auto;max-height:420px;font-size:12px}
@@ -143,7 +145,7 @@ def _entities(data: dict[str, Any]) -> str:
     return (
         f'<h2>Entities</h2><div class="grid">{chart}{groups}</div><h2>Top entity groups per label '
         f'<span class="muted">(by articles naming them; from the entity index)</span></h2>'
-        f'<div class="grid">{"".join(f"<div>{t}</div>" for t in tables)}</div>'
+        f'<div class="grid wide">{"".join(f"<div>{t}</div>" for t in tables)}</div>'
     )
 
 
@@ -208,7 +210,7 @@ def _versions_and_config(data: dict[str, Any]) -> str:
 
 
 def _example(article_id: str, title: str | None) -> str:
-    return f'<li><span class="id">{esc(article_id)}</span> {esc(title or "")}</li>'
+    return f'<li>{esc(title or "(untitled)")} <span class="id">{esc(article_id)}</span></li>'
 
 
 def _flat(value: Any) -> str:
