@@ -30,8 +30,11 @@ class ReportError(ValueError):
 
 
 class ReportData:
-    """Everything the report shows, gathered in one pass over the summaries and output files (bounded memory,
-    except the entity index of several runs, which is rebuilt from their records)."""
+    """Everything the report shows, gathered in one pass over the summaries and output files.
+
+    Memory stays bounded (counters, a few examples, the top index lines per label), except for the report of
+    several incremental runs, whose entity index is recounted from their records' entity groups.
+    """
 
     def __init__(self) -> None:
         self.summaries: list[dict[str, Any]] = []
@@ -47,7 +50,8 @@ class ReportData:
         self.dead: Counter[tuple[str, str]] = Counter()
         self.dead_examples: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         self.sample: list[tuple[str, dict[str, Any]]] = []
-        self.index: list[dict[str, Any]] = []
+        self.groups: Counter[str] = Counter()  # entity groups per label
+        self._top: dict[str, list[dict[str, Any]]] = defaultdict(list)  # the leading index lines per label
         self.titles: dict[str, str | None] = {}
         self._wanted: set[str] = set()
         self._records_for_index: list[dict[str, Any]] | None = None
@@ -108,12 +112,18 @@ class ReportData:
             )
 
     def add_index_line(self, line: dict[str, Any]) -> None:
-        self.index.append(line)
+        """One line of the entity index; only the top lines per label are kept."""
+        self.groups[line["label"]] += 1
+        top = self._top[line["label"]]
+        top.append(line)
+        if len(top) >= 4 * TOP_ENTITIES:
+            top[:] = heapq.nsmallest(TOP_ENTITIES, top, key=_by_articles)
 
     def data(self) -> dict[str, Any]:
         """The renderer's input (pipeline/report_html.py)."""
         if self._records_for_index is not None:
-            self.index = [index_line(key, stats) for key, stats in build_index(self._records_for_index).items()]
+            for key, stats in build_index(self._records_for_index).items():
+                self.add_index_line(index_line(key, stats))
             self.titles = {record["id"]: record["title"] for record in self._records_for_index}
         top_entities = {
             label: [{**e, "examples": [(i, self.titles.get(i)) for i in e["examples"]]} for e in top]
@@ -150,18 +160,14 @@ class ReportData:
         }
 
     def _labels(self) -> list[tuple[str, int, int]]:
-        groups = Counter(line["label"] for line in self.index)
-        return [(label, n, groups[label]) for label, n in self.mentions.most_common()]
+        return [(label, n, self.groups[label]) for label, n in self.mentions.most_common()]
 
     def _top_entities(self) -> dict[str, list[dict[str, Any]]]:
-        by_label: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for line in self.index:
-            by_label[line["label"]].append(line)
-        order = [label for label, _, _ in self._labels()] + sorted(set(by_label) - set(self.mentions))
+        order = [label for label, _ in self.mentions.most_common()] + sorted(set(self.groups) - set(self.mentions))
         return {
-            label: heapq.nsmallest(TOP_ENTITIES, by_label[label], key=_by_articles)
+            label: heapq.nsmallest(TOP_ENTITIES, self._top[label], key=_by_articles)
             for label in order
-            if by_label.get(label)
+            if self._top.get(label)
         }
 
     def _duplicates(self) -> dict[str, Any] | None:
