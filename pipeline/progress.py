@@ -21,6 +21,7 @@ STREAM_FORMATS = ("jsonl", "warc")  # many articles per file: progress is counte
 POLL_S = 0.5
 LINE_EVERY_S = 10.0
 MAX_SAMPLES = 120
+MIN_SHARE_FOR_ETA = 0.01
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,8 @@ def done_and_total(snapshot: Snapshot, totals: Totals) -> tuple[int, int]:
 
 
 def eta_s(done: float, total: float, working_s: float) -> float | None:
-    """Seconds left at the rate so far (None before anything is done)."""
-    if done <= 0 or working_s <= 0:
+    """Seconds left at the rate so far; None before 1% is done (the first articles wait for workers to start)."""
+    if done <= 0 or working_s <= 0 or done < MIN_SHARE_FOR_ETA * total:
         return None
     return max(0.0, (total - done) * working_s / done)
 

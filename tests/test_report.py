@@ -86,7 +86,7 @@ def test_progress_is_the_least_advanced_read_and_waits_for_every_read():
     ]
     assert combine(states, passes=2) == Snapshot(15, 1500, 16)
     assert combine(states[:1], passes=2) == Snapshot()
-    assert eta_s(25, 100, 10.0) == 30.0 and eta_s(0, 100, 10.0) is None
+    assert eta_s(25, 100, 10.0) == 30.0 and eta_s(0, 100, 10.0) is None and eta_s(2, 2225, 20.0) is None
     line = progress_line(Snapshot(15, 1500, 16), Totals(100, 10_000, 0), 3.2, 95.0)
     assert line == "article-enrich: progress 15/100 files (15%), 16 articles, 3.2 articles/s, ETA 0:01:35"
     assert "1.5 kB/10.0 kB (15%)" in progress_line(Snapshot(15, 1500, 16), Totals(100, 10_000, 10_000), 3.2, None)
