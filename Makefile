@@ -22,7 +22,7 @@ run: $(STAMP)
 
 # Headless Chromium for the report's browser test (skipped with a reason where it cannot be installed).
 browser:
-	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium; } \
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
 		|| echo "chromium is not installed and cannot be (not root): the browser test will be skipped"
 
 test: $(STAMP) browser
