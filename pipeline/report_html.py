@@ -164,7 +164,7 @@ def _languages_and_duplicates(data: dict[str, Any]) -> str:
             "</ul></td></tr>"
             for c in duplicates["clusters"]
         )
-        kinds = _bar_chart(list(duplicates["by_kind"].items()), "Duplicate articles by kind")
+        kinds = _bar_chart(list(duplicates["by_kind"].items()), "Duplicate clusters by kind")
         parts.append(
             f"<h2>Duplicate clusters</h2><p>{duplicates['articles']:,} articles in {duplicates['count']:,} "
             f'clusters.</p><div class="grid">{kinds}</div><table><tr><th>cluster</th><th>kind</th><th>size</th>'
@@ -246,7 +246,7 @@ def _bar_chart(items: Sequence[tuple[str, float]], caption: str, most: int = 15)
         y = 4 + i * row
         w = max(1.0, (width - label_w - 70) * value / top)
         bars.append(
-            f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{esc(_clip(label, 28))}</text>'
+            f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{esc(_clip(label, 26))}</text>'
             f'<rect class="bar" x="{label_w}" y="{y + 2}" width="{w:.1f}" height="{row - 6}" '
             f'fill="{COLOURS[i % len(COLOURS)]}"><title>{esc(label)}: {value:,}</title></rect>'
             f'<text x="{label_w + w + 5:.1f}" y="{y + 14}">{value:,}</text>'
