@@ -20,6 +20,8 @@ setup(
         # when apitools is missing; the pins are Beam 2.77's own (its `gcp` extra).
         "google-apitools==0.5.31; python_version < '3.13'",
         "google-apitools==0.5.35; python_version >= '3.13'",
+        "pyarrow==25.0.1",
+        "tqdm==4.70.1",
     ],
     extras_require={
         "dask": ["apache-beam[dask]==2.77.0"],

@@ -21,14 +21,16 @@ def build_pipeline(
     output: str,
     line_ledger: LineLedger | None = None,
     small_input: bool = False,
+    progress: str | None = None,
 ) -> None:
     """Add the article-enrich transforms to `pipeline`, reading `patterns` and writing under `output`.
 
     Articles waiting for a corpus-wide count are parked in temporary files under `output`, unless the input
     is small (the runner holds them; fewer stages to start); `line_ledger` adds earlier incremental runs'
-    lines to the corpus-boilerplate evidence.
+    lines to the corpus-boilerplate evidence; `progress`: a local folder where readers report how far they
+    are (pipeline/progress.py), or None.
     """
-    source, sink = ReadArticles(patterns, base, config.read), WriteEnriched(output, config.write)
+    source, sink = ReadArticles(patterns, base, config.read, progress), WriteEnriched(output, config.write)
     enrich(pipeline, config, source, sink, temp_root=None if small_input else output, line_ledger=line_ledger)
 
 

@@ -27,6 +27,14 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only new or changed inputs, into OUTPUT/run=<time>/ (sets incremental.enabled; docs/scheduling.md)",
     )
+    run_parser.add_argument("--quiet", action="store_true", help="no progress on standard error (sets progress)")
+    report_parser = commands.add_parser(
+        "report", help="rebuild run-report.html from an output folder (local or any Beam filesystem)"
+    )
+    report_parser.add_argument("output", help="a run's output folder, or an incremental output folder")
+    report_parser.add_argument(
+        "--run", help="incremental output: only this run (a run=… name or 'latest'; default: every committed run)"
+    )
     watch_parser = commands.add_parser(
         "watch",
         help="enrich every article file already in a folder and every one that appears later",
@@ -59,6 +67,8 @@ def _job_arguments(parser: argparse.ArgumentParser, *, output: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     configure_logging()
     args, beam_args = parser().parse_known_args(argv)
+    if args.command == "report":
+        return _rebuild_report(args)
     try:
         config = _config(args)
         summary = _start(args, config, beam_args)
@@ -73,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _config(args: argparse.Namespace) -> Config:
     overrides = list(args.set) + (["incremental.enabled=true"] if getattr(args, "incremental", False) else [])
+    overrides += ["progress=false"] if getattr(args, "quiet", False) else []
     for key, value in (
         ("input", args.input),
         ("output", args.output),
@@ -113,6 +124,19 @@ def _report(summary: dict[str, Any], config: Config) -> int:
             file=sys.stderr,
         )
         return EXIT_DEAD_LETTERS
+    return EXIT_OK
+
+
+def _rebuild_report(args: argparse.Namespace) -> int:
+    from pipeline.inputs import absolute
+    from pipeline.report import ReportError, write_report
+
+    try:
+        path = write_report(absolute(args.output), args.run)
+    except ReportError as error:
+        print(f"article-enrich: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"article-enrich: report written to {path}")
     return EXIT_OK
 
 
