@@ -62,8 +62,7 @@ def input_totals(patterns: str | Sequence[str]) -> Totals:
 def combine(states: Iterable[dict[str, Any]], passes: int) -> Snapshot:
     """The run's progress from every reader's totals: the least advanced of `passes` reads of the inputs.
 
-    With corpus evidence on, the inputs are read twice; the evidence read (read and clean only) runs first
-    and fast, and the run is only as far as the read that feeds tagging.
+    A pipeline that read its inputs more than once would be only as far as its slowest read.
     """
     by_pass: dict[str, list[int]] = {}
     for state in states:

@@ -77,7 +77,7 @@ class ParseArticleFiles(beam.PTransform):
 
     def expand(self, metadata):
         files = metadata | "ReadMatches" >> fileio.ReadMatches()
-        # Each application reports as a pass of its own: the launcher tells the corpus-evidence read apart.
+        # Each application reports as a pass of its own (pipeline/progress.py).
         reader = self._read.reporting_to(ProgressReporter(self._progress)) if self._progress else self._read
         parsed = files | "ParseFiles" >> beam.ParDo(reader).with_output_types(
             Article, dead_letter=DeadLetter

@@ -15,7 +15,7 @@ class ProgressReporter:
     """Running totals of one read pass (files, bytes, inputs) of one DoFn instance, flushed at most every second.
 
     The launcher polls the folder (pipeline/progress.py). A folder that does not exist where the worker runs (a
-    remote runner) turns reporting off. `pass_id` tells apart reads of the same files (corpus evidence).
+    remote runner) turns reporting off. `pass_id` tells apart reads of the same files.
     """
 
     def __init__(self, folder: str) -> None:
