@@ -399,12 +399,12 @@ def _run_folders(output: str) -> set[str]:
 
 def _is_shard(path: str) -> bool:
     name = path.rsplit("/", 1)[-1]
-    return _is_record_shard(name) or name.startswith(("entities-", LINE_KEYS_PREFIX + "-")) or name.endswith(".parquet")
+    return _is_record_shard(name) or name.startswith("entities-") or name.endswith(".parquet")
 
 
 def _is_record_shard(name: str) -> bool:
-    """A JSON Lines shard of records that carry `source.uri` (an entity index line does not)."""
-    return name.endswith(".jsonl") and name.startswith(("enriched-", "dead-letter-"))
+    """A JSON Lines shard of lines that carry `source.uri` (an entity index line does not)."""
+    return name.endswith(".jsonl") and name.startswith(("enriched-", "dead-letter-", LINE_KEYS_PREFIX + "-"))
 
 
 def _rewrite_parquet_without(path: str, uris: set[str]) -> None:
