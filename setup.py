@@ -8,7 +8,6 @@ setup(
     description="Apache Beam pipeline: read news articles, clean them, tag entities with spaCy, write JSONL.",
     python_requires=">=3.10",
     packages=find_packages(include=["pipeline", "pipeline.*", "transforms", "transforms.*"]),
-    package_data={"pipeline": ["defaults/*.yaml", "schema/*.json"]},
     install_requires=[
         "apache-beam==2.77.0",
         "spacy>=3.8.0,<3.9.0",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import html
+import json
 import re
 import time
 from collections import Counter
@@ -120,6 +121,20 @@ def report_round_trips(cleaner: Cleaner, name: str, articles: list[tuple[str, st
         print(f"  {corruption:<11} exact {exact}/{len(originals)} ({exact / len(originals):.2%})")
 
 
+def report_negative_cases(cleaner: Cleaner, folder: str) -> None:
+    """ftfy's `negative` cases through the whole cleaner: ftfy's expected text, paragraphs joined by spaces."""
+    cases = json.loads((Path(folder) / "negative.json").read_text(encoding="utf-8"))
+    failed = []
+    for case in cases:
+        expected = " ".join(case.get("fixed-encoding", case["fixed"]).split())
+        got = " ".join(cleaner.clean(case["original"]).split(PARAGRAPH_BREAK))
+        if got != expected:
+            failed.append((case["original"], got))
+    print(f"\n== ftfy's negative cases through the cleaner: {len(cases) - len(failed)}/{len(cases)} as ftfy expects")
+    for original, got in failed[:5]:
+        print(f"    {original!r} -> {got!r}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", help="a config file (default: the built-in configs/local.yaml values)")
@@ -135,6 +150,7 @@ def main(argv: list[str] | None = None) -> None:
         report_seed(cleaner, args.seed, args.expected)
     if args.ftfy_cases:
         report_ftfy_cases(args.ftfy_cases)
+        report_negative_cases(cleaner, args.ftfy_cases)
     if args.bbc:
         bbc = read_articles(args.bbc, args.limit)
         report_bbc(cleaner, bbc)

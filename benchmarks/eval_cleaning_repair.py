@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import html
 import json
 import re
 import time
@@ -33,6 +34,11 @@ def lose_bytes_twice(text: str) -> str:
     return lose_bytes(lose_bytes(text))
 
 
+def html_entities(text: str) -> str:
+    """Text served as HTML-escaped ASCII: `&amp;`, `&lt;`, and `&#233;` for every non-ASCII character."""
+    return html.escape(text, quote=False).encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
 def half_fixed(text: str) -> str:
     """The seed's history: lost bytes, then ftfy, which fixes what it can and makes `†` of `” `."""
     return ftfy.fix_text(lose_bytes(text), uncurl_quotes=False)
@@ -51,6 +57,7 @@ CORRUPTIONS: dict[str, Callable[[str], str]] = {
     "raw twice": lose_bytes_twice,
     "half-fixed": half_fixed,
     "mixed": line_by_line,
+    "entities": html_entities,
 }
 
 

@@ -15,6 +15,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from transforms.core.parse import article_format
+
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8
 
 
@@ -128,6 +130,18 @@ def _located(record: dict) -> dict:
     return {**record, "source": {k: v for k, v in record["source"].items() if k != "uri"}}
 
 
+def unaccounted(corpus: Path, result: dict) -> list[str]:
+    """Directory entries with an article extension (broken links included) with neither a record nor a dead letter."""
+    seen = {record["source"]["path"] for record in result["enriched"] + result["dead"]}
+    entries = [
+        os.path.relpath(os.path.join(folder, name), corpus)
+        for folder, _, names in os.walk(corpus)
+        for name in names
+        if article_format(name) is not None
+    ]
+    return sorted(entry for entry in entries if entry not in seen)
+
+
 def report(name: str, result: dict) -> None:
     counts = result["summary"].get("counts", {})
     reasons = Counter(record["reason"] for record in result["dead"])
@@ -159,9 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     same = all(by_path.get(r["source"]["path"]) == _located(r) for r in baseline["enriched"])
     same = same and len(by_path) == len(baseline["enriched"])
     print(f"real articles' records identical to the clean run: {same} ({len(by_path)} records)")
+    missing = unaccounted(mixed, hostile)
+    print(f"entries with an article extension that left no record or dead letter: {len(missing)} {missing[:5]}")
     ratio = hostile["peak_rss_mb"] / max(baseline["peak_rss_mb"], 1)
     print(f"peak RSS ratio hostile/clean: {ratio:.2f}")
-    ok = baseline["exit"] == hostile["exit"] == 0 and same and hostile["summary"].get("invariant_ok")
+    ok = baseline["exit"] == hostile["exit"] == 0 and same and hostile["summary"].get("invariant_ok") and not missing
     return 0 if ok else 1
 
 

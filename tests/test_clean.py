@@ -101,3 +101,11 @@ def test_ftfy_negative_cases_come_out_as_ftfy_fixes_them():
     for case in json.loads(cases_file.read_text(encoding="utf-8")):
         expected = case["fixed-encoding"] if "fixed-encoding" in case else case["fixed"]
         assert clean_text(case["original"], RULES, reflow_lines=False).text == " ".join(expected.split()), case
+
+
+def test_what_a_repair_or_a_join_brings_together_is_cleaned_at_once():
+    # Found by hypothesis: `Â` and ` ` met only when hard-wrapped lines were joined; `â€\x8b` repaired is a
+    # zero-width space, a control character that was removed only before the repair.
+    for text in ("a\u00c2\r" + "0" * 30, "\u00e2\u20ac\x8b"):
+        once = clean_text(text, RULES).text
+        assert clean_text(once, RULES).text == once

@@ -76,6 +76,8 @@ def clean_text(
     text = "\n".join(kept)
     if reflow_lines:
         text, changes["reflow_joins"] = reflow(text)
+        if changes["reflow_joins"]:  # joined lines can put mojibake together again (`Â` + ` `)
+            text = _repair(text, fix_mojibake, changes)
     paragraphs = (_INLINE_SPACE.sub(" ", line).strip() for line in text.split("\n"))
     return Cleaned(PARAGRAPH_BREAK.join(p for p in paragraphs if p), {k: v for k, v in sorted(changes.items()) if v})
 
@@ -98,7 +100,9 @@ def _repair(text: str, fix: bool, changes: Counter[str]) -> str:
         text, counts = mojibake.fix_mojibake(text)
         changes.update({f"mojibake:{kind}": n for kind, n in counts.items()})
     text, c1_removed = _C1_CONTROLS.subn("", text)
-    changes["control_chars_removed"] += c1_removed
+    # A repair can also produce the other controls (`â€\x8b` is a zero-width space).
+    text, c0_removed = _C0_CONTROLS.subn("", text)
+    changes["control_chars_removed"] += c1_removed + c0_removed
     return text
 
 
