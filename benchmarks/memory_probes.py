@@ -90,7 +90,8 @@ def count_keys(keys: int, how: str) -> None:
 
 def hold_articles(folder: str, how: str, temp: str) -> None:
     """Read, clean and strip corpus boilerplate over FOLDER on 2 workers (no tagging), the articles waiting
-    for the line count in files (as the pipeline does) or in the runner (`memory`); launcher peak."""
+    for the line count in files (as the pipeline does) or in the runner (`memory`), or without the corpus
+    pass (`none`); launcher peak."""
     import apache_beam as beam
 
     from pipeline.config import CleanConfig, ReadConfig
@@ -101,7 +102,9 @@ def hold_articles(folder: str, how: str, temp: str) -> None:
     with beam.Pipeline(options=_beam_options(2)) as pipeline:
         articles, _ = pipeline | ReadArticles(f"{folder}/**", folder, ReadConfig())
         cleaned, _ = articles | CleanArticles(clean)
-        _ = cleaned | StripCorpusBoilerplate(clean.corpus_boilerplate, temp_root) | beam.Map(lambda _: None)
+        if how != "none":
+            cleaned = cleaned | StripCorpusBoilerplate(clean.corpus_boilerplate, temp_root)
+        _ = cleaned | beam.Map(lambda _: None)
     print(f"hold {how}: launcher peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10} MiB")
 
 
@@ -117,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     count.add_argument("--how", choices=("per-key", "buckets"), default="buckets", help="buckets: as the pipeline")
     hold = commands.add_parser("hold-articles", help="launcher peak of articles waiting for the corpus count")
     hold.add_argument("folder")
-    hold.add_argument("--how", choices=("files", "memory"), default="files", help="files: as the pipeline")
+    hold.add_argument("--how", choices=("files", "memory", "none"), default="files", help="files: as the pipeline")
     hold.add_argument("--temp", default="/tmp", help="where the held files go (files)")
     args, run_args = parser.parse_known_args(argv)
     if args.command == "timeline":

@@ -55,7 +55,7 @@ class HoldArticles(beam.PTransform):
 
 
 class _ParkFn(beam.DoFn):
-    """Appends articles (pickled, one after another) to a file per bundle, a new one every few hundred."""
+    """Appends articles (pickled, one after another) to a file per bundle, a new one every 64 (or 1 MiB)."""
 
     def __init__(self, folder: str) -> None:
         self._folder = folder
