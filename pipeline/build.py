@@ -8,6 +8,7 @@ import apache_beam as beam
 
 from pipeline.config import CleanConfig, Config
 from transforms import CleanArticles, ReadArticles, StripCorpusBoilerplate, TagEntities, WriteEnriched
+from transforms.identify_language import IdentifyLanguage
 from transforms.watch_articles import WatchArticles
 from transforms.write_windowed_enriched import WriteWindowedEnriched
 
@@ -33,8 +34,9 @@ def enrich(pipeline: beam.Pipeline, config: Config, source: beam.PTransform, sin
     boilerplate = config.clean.corpus_boilerplate
     evidence = (pipeline | CORPUS_EVIDENCE >> _CorpusEvidence(source, config.clean)) if boilerplate.enabled else None
     cleaned = cleaned | "StripCorpusBoilerplate" >> StripCorpusBoilerplate(boilerplate, evidence)
+    cleaned, language_dead = cleaned | "IdentifyLanguage" >> IdentifyLanguage(config.language)
     tagged, tag_dead = cleaned | "TagEntities" >> TagEntities(config.tag)
-    dead_letters = (read_dead, clean_dead, tag_dead) | "CollectDeadLetters" >> beam.Flatten()
+    dead_letters = (read_dead, clean_dead, language_dead, tag_dead) | "CollectDeadLetters" >> beam.Flatten()
     _ = (tagged, dead_letters) | "WriteEnriched" >> sink
 
 

@@ -311,3 +311,46 @@ def _canonical(entities: list[Entity], mentions: list[int]) -> str:
     """The longest full form among the mentions, without a leading "the" or a possessive."""
     forms = [_bare(entities[i].text) for i in mentions]
     return max(forms, key=lambda form: (len(form.split()), len(form), not form.isupper()))
+
+
+TITLE_SEPARATOR = "\n\n"
+
+
+def harmonise_title(
+    text: str, entities: list[Entity], title: str, title_entities: list[Entity], *, propagate: bool = True
+) -> list[Entity]:
+    """The title's entities harmonised with the article's (already harmonised) `entities`; offsets index `title`.
+
+    The title is read as a last paragraph after the text: its mentions vote with the text's, a name the
+    text labels keeps that label in the title ("Blair" is PERSON where the text has "Tony Blair"), and, if
+    `propagate`, names the text tagged are tagged where the title has them untagged. The text's entities
+    are not changed.
+    """
+    offset = len(text) + len(TITLE_SEPARATOR)
+    shifted = [Entity(e.text, e.label, e.start + offset, e.end + offset) for e in _checked(title, title_entities)]
+    combined = harmonise(text + TITLE_SEPARATOR + title, [*entities, *shifted], propagate=propagate)
+    text_labels = {_key(e.text): e.label for e in entities if e.label in NAME_LABELS}
+    labels = {**_vote(combined), **text_labels}
+    return [
+        _relabelled(Entity(e.text, e.label, e.start - offset, e.end - offset), labels)
+        for e in combined
+        if e.start >= offset
+    ]
+
+
+def group_article_entities(entities: list[Entity], title_entities: list[Entity]) -> list[EntityGroup]:
+    """`group_entities` over the text's and the title's mentions together ("Blair" in the title joins
+    "Tony Blair" in the text); a group's `title_mentions` index `title_entities`. The title counts as
+    coming after the text, so groups are in order of first mention in the text, title-only ones last."""
+    offset = max((e.end for e in entities), default=0) + len(TITLE_SEPARATOR)
+    shifted = [Entity(e.text, e.label, e.start + offset, e.end + offset) for e in title_entities]
+    count = len(entities)
+    return [
+        EntityGroup(
+            group.name,
+            group.label,
+            tuple(i for i in group.mentions if i < count),
+            tuple(i - count for i in group.mentions if i >= count),
+        )
+        for group in group_entities([*entities, *shifted])
+    ]
