@@ -298,3 +298,39 @@ def test_a_name_whose_key_is_one_of_its_tokens_is_not_joined_to_itself():
     assert all(text[e.start : e.end] == e.text for e in entities)
     groups = group_entities(entities)
     assert [(g.name, g.mentions) for g in groups] == [("Hive", (0, 2)), ("Brian Reich", (1, 3))]
+
+
+def test_a_surname_in_the_title_joins_the_full_name_in_the_text() -> None:
+    from transforms.core.entity_post import group_article_entities, harmonise_title
+
+    text = "Tony Blair spoke in London. Labour agreed."
+    title = "Blair hails Labour win"
+    entities = harmonise(text, tag(text, ("Tony Blair", "PERSON"), ("London", "GPE"), ("Labour", "ORG")))
+    # The model called the headline's "Blair" an ORG and missed "Labour": the text decides both.
+    title_entities = harmonise_title(text, entities, title, tag(title, ("Blair", "ORG")))
+
+    assert title_entities == [Entity("Blair", "PERSON", 0, 5), Entity("Labour", "ORG", 12, 18)]
+    assert all(title[e.start : e.end] == e.text for e in title_entities)
+    groups = group_article_entities(entities, title_entities)
+    assert groups == [
+        EntityGroup("Tony Blair", "PERSON", (0,), (0,)),
+        EntityGroup("London", "GPE", (1,), ()),
+        EntityGroup("Labour", "ORG", (2,), (1,)),
+    ]
+
+
+def test_a_name_only_in_the_title_is_a_group_of_its_own_and_the_text_is_unchanged() -> None:
+    from transforms.core.entity_post import group_article_entities, harmonise_title
+
+    text = "Shares rose on Monday in Tokyo."
+    title = "Sony results lift Nikkei"
+    entities = harmonise(text, tag(text, ("Monday", "DATE"), ("Tokyo", "GPE")))
+    title_entities = harmonise_title(text, entities, title, tag(title, ("Sony", "ORG"), ("Nikkei", "ORG")))
+
+    assert [e.text for e in title_entities] == ["Sony", "Nikkei"]
+    assert [(g.name, g.mentions, g.title_mentions) for g in group_article_entities(entities, title_entities)] == [
+        ("Tokyo", (1,), ()),
+        ("Sony", (), (0,)),
+        ("Nikkei", (), (1,)),
+    ]
+    assert group_article_entities(entities, []) == group_entities(entities)
