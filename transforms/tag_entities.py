@@ -130,7 +130,7 @@ class _TagBatchFn(beam.DoFn):
     ) -> Article:
         if self._config.harmonise:
             entities = harmonise(article.text, entities)
-            if article.title:
+            if article.title and self._config.titles:
                 title_entities = harmonise_title(article.text, entities, article.title, title_entities)
         return article.replace(
             entities=entities,
