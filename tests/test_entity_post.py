@@ -334,3 +334,32 @@ def test_a_name_only_in_the_title_is_a_group_of_its_own_and_the_text_is_unchange
         ("Nikkei", (), (1,)),
     ]
     assert group_article_entities(entities, []) == group_entities(entities)
+
+
+def test_the_text_corrects_the_headlines_mistakes() -> None:
+    from transforms.core.entity_post import harmonise_title
+
+    text = "Julia Roberts will star in the film. Tony Blair said Labour would win. The tsunami hit the coast."
+    entities = harmonise(
+        text, tag(text, ("Julia Roberts", "PERSON"), ("Tony Blair", "PERSON"), ("Labour", "ORG"))
+    )
+    title = "Actress Roberts, Blair Labour and Tsunami - Blair in Acme Town"
+    raw = tag(
+        title,
+        ("Actress Roberts", "PERSON"),
+        ("Blair Labour", "PERSON"),
+        ("Tsunami", "GPE"),
+        ("- Blair", "ORG"),
+        ("Acme Town", "GPE"),
+    )
+
+    fitted = harmonise_title(text, entities, title, raw, propagate=False)
+
+    assert labelled(fitted) == [
+        ("Roberts", "PERSON"),
+        ("Blair", "PERSON"),
+        ("Labour", "ORG"),
+        ("Blair", "PERSON"),
+        ("Acme Town", "GPE"),
+    ]
+    assert_valid(title, fitted)
