@@ -339,7 +339,7 @@ def test_a_name_only_in_the_title_is_a_group_of_its_own_and_the_text_is_unchange
 def test_the_text_corrects_the_headlines_mistakes() -> None:
     from transforms.core.entity_post import harmonise_title
 
-    text = "Julia Roberts will star in the film. Tony Blair said Labour would win. The tsunami hit the coast."
+    text = "The actress Julia Roberts will star. Tony Blair said Labour would win. The tsunami hit the coast."
     entities = harmonise(
         text, tag(text, ("Julia Roberts", "PERSON"), ("Tony Blair", "PERSON"), ("Labour", "ORG"))
     )
@@ -363,3 +363,14 @@ def test_the_text_corrects_the_headlines_mistakes() -> None:
         ("Acme Town", "GPE"),
     ]
     assert_valid(title, fitted)
+
+
+def test_a_title_name_is_not_cut_down_to_a_name_of_the_text_inside_it() -> None:
+    from transforms.core.entity_post import harmonise_title
+
+    text = "Robert De Niro starred in a film made by Yangtze Pictures, shot by the Yangtze."
+    entities = harmonise(text, tag(text, ("Robert De Niro", "PERSON"), ("Yangtze", "LOC", 1)))
+    title = "De Niro backs Yangtze Electric"
+    raw = tag(title, ("De Niro", "PERSON"), ("Yangtze Electric", "ORG"))
+
+    assert labelled(harmonise_title(text, entities, title, raw, propagate=False)) == labelled(raw)

@@ -345,9 +345,10 @@ _WORD = re.compile(r"[^\W\d_]+")
 
 def _fitted_to_text(text: str, entities: list[Entity], title_entities: list[Entity]) -> list[Entity]:
     """Headline mistakes corrected by what the text says: a name-like title entity the text does not name
-    loses leading punctuation ("- Blair"); if it holds names the text tagged, it becomes those ("Actress
-    Roberts" after "Julia Roberts", "Blair Labour" after "Tony Blair" and "Labour"); if every word of it is
-    written in lower case in the text, it was a common word capitalised by the headline ("Tsunami"), and goes."""
+    loses leading punctuation ("- Blair"); if it holds names the text tagged and otherwise only words the
+    text writes in lower case, it becomes those names ("Actress Roberts" after "Julia Roberts", "Blair
+    Labour" after "Tony Blair" and "Labour", but "De Niro" stays); if every word of it is written in lower
+    case in the text, it was a common word capitalised by the headline ("Tsunami"), and goes."""
     names = _text_names(entities)
     labels = {_key(form): label for form, label in names.items()}
     lower_words = _LowerWords(text)
@@ -357,7 +358,7 @@ def _fitted_to_text(text: str, entities: list[Entity], title_entities: list[Enti
             e = _without_leading_punctuation(e)
         if e.label not in NAME_LABELS or _key(e.text) in labels:
             fitted.append(_relabelled(e, labels))
-        elif parts := _known_parts(e, names):
+        elif (parts := _known_parts(e, names)) and _common_words_between(e, parts, lower_words):
             fitted.extend(parts)
         elif not _common_words(e.text, lower_words):
             fitted.append(e)
@@ -375,6 +376,13 @@ def _common_words(surface: str, lower_words: _LowerWords) -> bool:
     """Whether every word of `surface` is written in lower case somewhere in the text."""
     words = _WORD.findall(surface)
     return bool(words) and all(word.casefold() in lower_words for word in words)
+
+
+def _common_words_between(e: Entity, parts: list[Entity], lower_words: _LowerWords) -> bool:
+    """Whether every word of `e` outside `parts` is a common word of the text ("Actress" but not "De")."""
+    bounds = [e.start, *(i for part in parts for i in (part.start, part.end)), e.end]
+    rest = " ".join(e.text[a - e.start : b - e.start] for a, b in zip(bounds[::2], bounds[1::2], strict=True))
+    return all(word.casefold() in lower_words for word in _WORD.findall(rest))
 
 
 def _text_names(entities: list[Entity]) -> dict[str, str]:
