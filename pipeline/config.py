@@ -89,7 +89,7 @@ class TagConfig:
 class LanguageConfig:
     prefix_chars: int = 2_000
     min_chars: int = 10
-    min_score: float = 0.5
+    min_score: float = 0.3
     candidates: tuple[str, ...] = ()
     keep: tuple[str, ...] = ()
 

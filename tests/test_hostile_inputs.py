@@ -270,7 +270,7 @@ def _hostile_folder(root: Path) -> dict[str, list[str]]:
         ),
         "array.json": (b'[{"text": "Joe Biden."}, "text"]', ["enriched", "not_an_object"]),
         # English with right-to-left runs (identified as English, so the English model tags it).
-        "rtl.txt": ("They said مرحبا بكم in Geneva, then שלום to Joe Biden 🎉 𝔘 at the meeting.".encode(), ["enriched"]),
+        "rtl.txt": ("They said مرحبا بكم in Geneva, then שלום to Joe Biden 🎉 𝔘 at the talks.".encode(), ["enriched"]),
         "dir.txt/inside.txt": (GOOD.encode(), ["enriched"]),
         "blank.jsonl": (b"\n\n", ["empty_input"]),
         "ignored.png": (PNG, []),
