@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SAMPLES := samples/corpus
 OUT ?= out/sample
 
-.PHONY: install run test lint clean
+.PHONY: install run test lint clean browser
 
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,12 @@ run: $(STAMP)
 	$(BIN)/article-enrich run --input $(SAMPLES) --output $(OUT) --config configs/local.yaml
 	@echo "Enriched records: $(OUT)/enriched-*.jsonl  dead letters: $(OUT)/dead-letter-*.jsonl  summary: $(OUT)/run-summary.json"
 
-test: $(STAMP)
+# Headless Chromium for the report's browser test (skipped with a reason where it cannot be installed).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+		|| echo "chromium is not installed and cannot be (not root): the browser test will be skipped"
+
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

@@ -30,6 +30,12 @@ REPO = Path(__file__).resolve().parent.parent
 NER_ONLY_EXCLUDE = "tok2vec,tagger,parser,attribute_ruler,lemmatizer"
 FULL_MODEL = "tag.keep_components=[tok2vec,tagger,parser,attribute_ruler,lemmatizer]"
 POLL_SECONDS = 0.05
+# Optional stages, each as the --set override that turns it off: its cost is the default run's time minus
+# the time of the same run with it off, in the same rounds. Add a stage here (or with --stage) once it lands.
+STAGE_TOGGLES: dict[str, str] = {
+    "corpus boilerplate": "clean.corpus_boilerplate.enabled=false",
+}
+WITHOUT = "pipeline without "
 
 # The bound: only the components NER needs, nlp.pipe over the already cleaned texts, entities to JSONL.
 BOUND_SCRIPT = """
@@ -84,8 +90,16 @@ class Variant:
     name: str
     command: object  # (Corpus, output folder) -> argv
     pipeline_output: bool = False
+    # Flags for a second 1-article run whose wall is subtracted as start-up, for variants whose 1-article run
+    # starts differently from a big run (automatic workers: a small input runs in one process).
+    busy_flags: tuple[str, ...] = ()
     runs: list[Run] = field(default_factory=list)
     startups: list[Run] = field(default_factory=list)
+    busy_startups: list[Run] = field(default_factory=list)
+
+    def startup(self) -> float:
+        """The start-up subtracted from a big run's wall: the median 1-article wall with the big run's workers."""
+        return statistics.median(run.wall for run in (self.busy_startups or self.startups))
 
     @property
     def slug(self) -> str:
@@ -182,7 +196,9 @@ def pipeline_command(*beam_flags: str, extra: tuple[str, ...] = ()):
     return command
 
 
-def variants(model: str, batch_size: int, scripts: Path, workers: int) -> list[Variant]:
+def variants(
+    model: str, batch_size: int, scripts: Path, workers: int, toggles: dict[str, str] | None = None
+) -> list[Variant]:
     bound, naive = scripts / "bound.py", scripts / "naive.py"
     bound.write_text(BOUND_SCRIPT, encoding="utf-8")
     naive.write_text(NAIVE_SCRIPT, encoding="utf-8")
@@ -201,7 +217,15 @@ def variants(model: str, batch_size: int, scripts: Path, workers: int) -> list[V
                 str(o / "bound.jsonl"),
             ],
         ),
-        Variant("pipeline default", pipeline_command(extra=model_flag), pipeline_output=True),
+        Variant("pipeline default", pipeline_command(extra=model_flag), True, (f"--direct_num_workers={workers}",)),
+        *(
+            Variant(
+                WITHOUT + stage,
+                pipeline_command(extra=(*model_flag, "--set", override)),
+                busy_flags=(f"--direct_num_workers={workers}",),
+            )
+            for stage, override in (STAGE_TOGGLES if toggles is None else toggles).items()
+        ),
         Variant(
             "pipeline in_memory",
             pipeline_command("--direct_running_mode=in_memory", "--direct_num_workers=1", extra=model_flag),
@@ -276,15 +300,19 @@ def run_rounds(chosen: list[Variant], corpus: Corpus, tiny: Corpus, rounds: int,
     for round_index in range(rounds):
         for variant in chosen:
             slug = variant.slug
-            for target, sample, label in ((variant.startups, tiny, "tiny"), (variant.runs, corpus, "full")):
+            steps = [(variant.startups, tiny, "tiny", ()), (variant.runs, corpus, "full", ())]
+            if variant.busy_flags:
+                steps.insert(1, (variant.busy_startups, tiny, "tiny-workers", variant.busy_flags))
+            for target, sample, label, flags in steps:
                 output = work / f"out-{slug}-{label}-{round_index}"
                 output.mkdir(parents=True, exist_ok=True)
-                run = measure(variant.command(sample, output), work / f"log-{slug}-{label}-{round_index}.txt", repo)
+                argv = [*variant.command(sample, output), *flags]
+                run = measure(argv, work / f"log-{slug}-{label}-{round_index}.txt", repo)
                 if run.returncode:
                     sys.exit(f"{variant.name} failed ({run.returncode}); see the log in {work}")
                 target.append(run)
                 print(
-                    f"  round {round_index + 1} {variant.name:<28} {label}: {run.wall:6.1f} s  "
+                    f"  round {round_index + 1} {variant.name:<36} {label:<12}: {run.wall:6.1f} s  "
                     f"load {os.getloadavg()[0]:.1f}",
                     file=sys.stderr,
                     flush=True,
@@ -295,22 +323,45 @@ def report(chosen: list[Variant], corpus: Corpus) -> None:
     mib = 1024 * 1024
     rows = []
     for variant in chosen:
-        startup = statistics.median(run.wall for run in variant.startups)
+        startup = variant.startup()
         wall = best(variant.runs).wall
         busy = max(wall - startup, 1e-9)
         rows.append((variant, startup, wall, corpus.words / busy, corpus.articles / busy))
     bound_wps = rows[0][3]
     print(f"\n{corpus.articles} articles, {corpus.words} words (whitespace tokens of the cleaned texts)")
-    header = f"{'variant':<28} {'wall s':>7} {'start-up s':>10} {'words/s':>8} {'art/s':>6} {'÷bound':>6} "
+    header = f"{'variant':<36} {'wall s':>7} {'start-up s':>10} {'words/s':>8} {'art/s':>6} {'÷bound':>6} "
     print(header + f"{'peak RSS/proc MiB':>17} {'tree MiB':>8}  walls (all rounds)")
     for variant, startup, wall, wps, aps in rows:
         peak = max(run.peak_worker for run in variant.runs) / mib
         tree = max(run.peak_tree for run in variant.runs) / mib
         walls = " ".join(f"{run.wall:.1f}" for run in variant.runs)
         print(
-            f"{variant.name:<28} {wall:7.1f} {startup:10.1f} {wps:8.0f} {aps:6.1f} {wps / bound_wps:6.2f} "
+            f"{variant.name:<36} {wall:7.1f} {startup:10.1f} {wps:8.0f} {aps:6.1f} {wps / bound_wps:6.2f} "
             f"{peak:17.0f} {tree:8.0f}  {walls}"
         )
+    by_name = {variant.name: variant for variant in chosen}
+    bound, default = chosen[0], by_name.get("pipeline default")
+    if default is None:
+        return
+    print("\nstart-up, a 1-article run (median of the rounds):", end="")
+    for variant in (bound, default):
+        startups = " ".join(f"{run.wall:.1f}" for run in variant.startups)
+        print(f" {variant.name} {statistics.median(run.wall for run in variant.startups):.1f} s ({startups});", end="")
+    print(f" default / bound {statistics.median(r.wall for r in default.startups) / bound.startup():.2f}")
+    ratios = [b.wall / d.wall for b, d in zip(bound.runs, default.runs, strict=True)]
+    print(
+        "bound wall / default pipeline wall per round: "
+        + " ".join(f"{ratio:.2f}" for ratio in ratios)
+        + f"; median {statistics.median(ratios):.2f}"
+    )
+    costs = [(v.name.removeprefix(WITHOUT), v) for v in chosen if v.name.startswith(WITHOUT)]
+    if costs:
+        print("cost of each optional stage (default wall - wall without it, same round; % of the default wall):")
+    for stage, variant in costs:
+        deltas = [d.wall - w.wall for d, w in zip(default.runs, variant.runs, strict=True)]
+        shares = " ".join(f"{100 * delta / d.wall:+.1f}%" for delta, d in zip(deltas, default.runs, strict=True))
+        median, share = statistics.median(deltas), 100 * statistics.median(deltas) / best(default.runs).wall
+        print(f"  {stage:<26} median {median:+.1f} s ({share:+.1f}% of the best default wall); rounds: {shares}")
 
 
 def check_entities(chosen: list[Variant], work: Path) -> None:
@@ -338,7 +389,7 @@ def check_entities(chosen: list[Variant], work: Path) -> None:
     for name, found in sets.items():
         if name != reference_name and name.startswith("pipeline"):
             differences = len(found ^ reference)
-            print(f"  {name:<28} identical: {'yes' if not differences else 'no'} ({differences} differences)")
+            print(f"  {name:<36} identical: {'yes' if not differences else 'no'} ({differences} differences)")
 
 
 def memory_check(work: Path, corpus_path: str, sizes: tuple[int, ...], model: str, workers: int, repo: Path) -> None:
@@ -393,6 +444,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="workers of the N-worker variant")
     parser.add_argument("--only", help="comma-separated substrings: run only matching variants (the bound always)")
     parser.add_argument("--memory-check", action="store_true", help="also run the default pipeline on 1k and 10k")
+    parser.add_argument(
+        "--stage",
+        action="append",
+        default=[],
+        metavar="NAME=KEY=VALUE",
+        help="an optional stage and the --set override that turns it off (adds to the built-in table)",
+    )
+    parser.add_argument("--no-stages", action="store_true", help="do not time the default run with stages off")
     parser.add_argument("--repo", type=Path, default=REPO, help="run the pipeline from this source tree")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
@@ -403,7 +462,9 @@ def main(argv: list[str] | None = None) -> int:
         files = take_articles(args.corpus, args.articles, work / "raw")
         corpus = make_corpus(files, work / "corpus", work / "cleaned.jsonl")
         tiny = make_corpus(files[:1], work / "tiny", work / "tiny.jsonl")
-        chosen = variants(args.model, args.batch_size, work, args.workers)
+        toggles = {} if args.no_stages else dict(STAGE_TOGGLES)
+        toggles.update(item.split("=", 1) for item in args.stage)
+        chosen = variants(args.model, args.batch_size, work, args.workers, toggles)
         if args.only:
             wanted = args.only.split(",")
             chosen = [chosen[0], *(v for v in chosen[1:] if any(w in v.name for w in wanted))]

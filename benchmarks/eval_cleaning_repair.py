@@ -28,6 +28,11 @@ def lose_bytes(text: str) -> str:
     return text.encode("utf-8", "surrogatepass").decode("cp1252", errors="ignore")
 
 
+def lose_bytes_twice(text: str) -> str:
+    """The seed's lossy round trip done twice: `—` becomes `Ã¢â‚¬â€` (the inner `”` lost its 0x9D)."""
+    return lose_bytes(lose_bytes(text))
+
+
 def half_fixed(text: str) -> str:
     """The seed's history: lost bytes, then ftfy, which fixes what it can and makes `†` of `” `."""
     return ftfy.fix_text(lose_bytes(text), uncurl_quotes=False)
@@ -43,6 +48,7 @@ def line_by_line(text: str) -> str:
 
 CORRUPTIONS: dict[str, Callable[[str], str]] = {
     "raw": lose_bytes,
+    "raw twice": lose_bytes_twice,
     "half-fixed": half_fixed,
     "mixed": line_by_line,
 }

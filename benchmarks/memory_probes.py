@@ -62,26 +62,47 @@ def shuffle_files(folder: str, how: str) -> None:
     print(f"shuffle {how}: launcher peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10} MiB")
 
 
-def count_keys(keys: int) -> None:
-    """Count.PerElement over KEYS distinct line keys (as the corpus pass counts) on 2 workers; launcher peak."""
+def count_keys(keys: int, how: str) -> None:
+    """KEYS distinct line keys counted on 2 workers, per key (Count.PerElement) or as the corpus pass counts
+    them (per-bucket partial counts); launcher peak."""
     import apache_beam as beam
 
     from transforms.core.boilerplate import line_key
+    from transforms.strip_corpus_boilerplate import COUNT_BUCKETS, _CountLinesFn, _repeated_in_bucket
 
     def line_keys(group: int):
-        for index in range(10):
-            yield line_key("site", f"line {group}-{index}")
+        return f"/c/{group}", [line_key("site", f"line {group}-{index}") for index in range(10)]
 
     with beam.Pipeline(options=_beam_options(2)) as pipeline:
-        _ = (
-            pipeline
-            | beam.Create(range(keys // 10))
-            | beam.Reshuffle()
-            | beam.FlatMap(line_keys)
-            | beam.combiners.Count.PerElement()
-            | beam.Filter(lambda key_count: key_count[1] > 1)
-        )
-    print(f"count {keys} keys: launcher peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10} MiB")
+        lines = pipeline | beam.Create(range(keys // 10)) | beam.Reshuffle() | beam.Map(line_keys)
+        if how == "per-key":
+            _ = (
+                lines
+                | beam.FlatMap(lambda uri_keys: uri_keys[1])
+                | beam.combiners.Count.PerElement()
+                | beam.Filter(lambda key_count: key_count[1] > 1)
+            )
+        else:
+            _ = lines | beam.ParDo(_CountLinesFn()) | beam.GroupByKey() | beam.FlatMap(_repeated_in_bucket, 2)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10
+    print(f"count {keys} keys {how} ({COUNT_BUCKETS} buckets): launcher peak {peak} MiB")
+
+
+def hold_articles(folder: str, how: str, temp: str) -> None:
+    """Read, clean and strip corpus boilerplate over FOLDER on 2 workers (no tagging), the articles waiting
+    for the line count in files (as the pipeline does) or in the runner (`memory`); launcher peak."""
+    import apache_beam as beam
+
+    from pipeline.config import CleanConfig, ReadConfig
+    from transforms import CleanArticles, ReadArticles, StripCorpusBoilerplate
+
+    clean = CleanConfig()
+    temp_root = temp if how == "files" else None
+    with beam.Pipeline(options=_beam_options(2)) as pipeline:
+        articles, _ = pipeline | ReadArticles(f"{folder}/**", folder, ReadConfig())
+        cleaned, _ = articles | CleanArticles(clean)
+        _ = cleaned | StripCorpusBoilerplate(clean.corpus_boilerplate, temp_root) | beam.Map(lambda _: None)
+    print(f"hold {how}: launcher peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10} MiB")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     shuffle.add_argument("--how", choices=("metadata", "batched"), default="batched", help="batched: as ReadArticles")
     count = commands.add_parser("count-keys", help="launcher peak of counting distinct keys")
     count.add_argument("keys", type=int)
+    count.add_argument("--how", choices=("per-key", "buckets"), default="buckets", help="buckets: as the pipeline")
+    hold = commands.add_parser("hold-articles", help="launcher peak of articles waiting for the corpus count")
+    hold.add_argument("folder")
+    hold.add_argument("--how", choices=("files", "memory"), default="files", help="files: as the pipeline")
+    hold.add_argument("--temp", default="/tmp", help="where the held files go (files)")
     args, run_args = parser.parse_known_args(argv)
     if args.command == "timeline":
         timeline(run_args)
@@ -100,8 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(run_args)}")
     elif args.command == "shuffle-files":
         shuffle_files(args.folder, args.how)
+    elif args.command == "hold-articles":
+        hold_articles(args.folder, args.how, args.temp)
     else:
-        count_keys(args.keys)
+        count_keys(args.keys, args.how)
     return 0
 
 

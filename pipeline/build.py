@@ -6,20 +6,33 @@ from collections.abc import Sequence
 
 import apache_beam as beam
 
-from pipeline.config import CleanConfig, Config
+from pipeline.config import Config
 from transforms import CleanArticles, ReadArticles, StripCorpusBoilerplate, TagEntities, WriteEnriched
 from transforms.identify_language import IdentifyLanguage
+from transforms.strip_corpus_boilerplate import LineLedger
 from transforms.watch_articles import WatchArticles
 from transforms.write_windowed_enriched import WriteWindowedEnriched
 
-CORPUS_EVIDENCE = "CorpusEvidence"  # a second read; its counters are not the run's (see run.py)
-
 
 def build_pipeline(
-    pipeline: beam.Pipeline, config: Config, patterns: str | Sequence[str], base: str, output: str
+    pipeline: beam.Pipeline,
+    config: Config,
+    patterns: str | Sequence[str],
+    base: str,
+    output: str,
+    line_ledger: LineLedger | None = None,
+    small_input: bool = False,
+    progress: str | None = None,
 ) -> None:
-    """Add the article-enrich transforms to `pipeline`, reading `patterns` and writing under `output`."""
-    enrich(pipeline, config, ReadArticles(patterns, base, config.read), WriteEnriched(output, config.write))
+    """Add the article-enrich transforms to `pipeline`, reading `patterns` and writing under `output`.
+
+    Articles waiting for a corpus-wide count are parked in temporary files under `output`, unless the input
+    is small (the runner holds them; fewer stages to start); `line_ledger` adds earlier incremental runs'
+    lines to the corpus-boilerplate evidence; `progress`: a local folder where readers report how far they
+    are (pipeline/progress.py), or None.
+    """
+    source, sink = ReadArticles(patterns, base, config.read, progress), WriteEnriched(output, config.write)
+    enrich(pipeline, config, source, sink, temp_root=None if small_input else output, line_ledger=line_ledger)
 
 
 def build_watch_pipeline(pipeline: beam.Pipeline, config: Config, source: WatchArticles, output: str) -> None:
@@ -27,22 +40,24 @@ def build_watch_pipeline(pipeline: beam.Pipeline, config: Config, source: WatchA
     enrich(pipeline, config, source, WriteWindowedEnriched(output, source.window_seconds))
 
 
-def enrich(pipeline: beam.Pipeline, config: Config, source: beam.PTransform, sink: beam.PTransform) -> None:
-    """Read from `source` (articles, dead letters), clean, tag, and write both outputs with `sink`."""
+def enrich(
+    pipeline: beam.Pipeline,
+    config: Config,
+    source: beam.PTransform,
+    sink: beam.PTransform,
+    temp_root: str | None = None,
+    line_ledger: LineLedger | None = None,
+) -> None:
+    """Read from `source` (articles, dead letters), clean, tag, and write both outputs with `sink`.
+
+    The sink gets (articles, a tuple of each stage's dead letters).
+    """
     articles, read_dead = pipeline | "ReadArticles" >> source
     cleaned, clean_dead = articles | "CleanArticles" >> CleanArticles(config.clean)
-    boilerplate = config.clean.corpus_boilerplate
-    evidence = (pipeline | CORPUS_EVIDENCE >> _CorpusEvidence(source, config.clean)) if boilerplate.enabled else None
-    cleaned = cleaned | "StripCorpusBoilerplate" >> StripCorpusBoilerplate(boilerplate, evidence)
+    boilerplate = StripCorpusBoilerplate(config.clean.corpus_boilerplate, temp_root, line_ledger)
+    cleaned = cleaned | "StripCorpusBoilerplate" >> boilerplate
     cleaned, language_dead = cleaned | "IdentifyLanguage" >> IdentifyLanguage(config.language)
     tagged, tag_dead = cleaned | "TagEntities" >> TagEntities(config.tag)
-    dead_letters = (read_dead, clean_dead, language_dead, tag_dead) | "CollectDeadLetters" >> beam.Flatten()
+    # Each stage's dead letters go to the sink on their own: a streaming sink writes them where they arise.
+    dead_letters = (read_dead, clean_dead, language_dead, tag_dead)
     _ = (tagged, dead_letters) | "WriteEnriched" >> sink
-
-
-@beam.ptransform_fn
-def _CorpusEvidence(pbegin: beam.pvalue.PBegin, source: beam.PTransform, clean: CleanConfig):
-    """The cleaned articles of a second read of `source`; its dead letters are the first read's too."""
-    articles, _ = pbegin | "Read" >> source
-    cleaned, _ = articles | "Clean" >> CleanArticles(clean)
-    return cleaned

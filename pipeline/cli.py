@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from typing import Any
 
 from pipeline.config import Config, ConfigError, load_config
 from pipeline.incremental import run_incremental
+from pipeline.logs import configure_logging
 from pipeline.run import JobFailed, run
 from pipeline.watch import WatchOptions, watch
 
@@ -26,6 +26,14 @@ def parser() -> argparse.ArgumentParser:
         "--incremental",
         action="store_true",
         help="only new or changed inputs, into OUTPUT/run=<time>/ (sets incremental.enabled; docs/scheduling.md)",
+    )
+    run_parser.add_argument("--quiet", action="store_true", help="no progress on standard error (sets progress)")
+    report_parser = commands.add_parser(
+        "report", help="rebuild run-report.html from an output folder (local or any Beam filesystem)"
+    )
+    report_parser.add_argument("output", help="a run's output folder, or an incremental output folder")
+    report_parser.add_argument(
+        "--run", help="incremental output: only this run (a run=… name or 'latest'; default: every committed run)"
     )
     watch_parser = commands.add_parser(
         "watch",
@@ -57,10 +65,10 @@ def _job_arguments(parser: argparse.ArgumentParser, *, output: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    # The DirectRunner relays each worker process's start-up warnings; errors still come through.
-    logging.getLogger("apache_beam.runners.portability.local_job_service").setLevel(logging.ERROR)
+    configure_logging()
     args, beam_args = parser().parse_known_args(argv)
+    if args.command == "report":
+        return _rebuild_report(args)
     try:
         config = _config(args)
         summary = _start(args, config, beam_args)
@@ -75,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _config(args: argparse.Namespace) -> Config:
     overrides = list(args.set) + (["incremental.enabled=true"] if getattr(args, "incremental", False) else [])
+    overrides += ["progress=false"] if getattr(args, "quiet", False) else []
     for key, value in (
         ("input", args.input),
         ("output", args.output),
@@ -115,6 +124,19 @@ def _report(summary: dict[str, Any], config: Config) -> int:
             file=sys.stderr,
         )
         return EXIT_DEAD_LETTERS
+    return EXIT_OK
+
+
+def _rebuild_report(args: argparse.Namespace) -> int:
+    from pipeline.inputs import absolute
+    from pipeline.report import ReportError, write_report
+
+    try:
+        path = write_report(absolute(args.output), args.run)
+    except ReportError as error:
+        print(f"article-enrich: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"article-enrich: report written to {path}")
     return EXIT_OK
 
 

@@ -97,6 +97,7 @@ class LanguageConfig:
 @dataclass(frozen=True)
 class WriteConfig:
     num_shards: int = 0
+    parquet: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class Config:
     write: WriteConfig = field(default_factory=WriteConfig)
     incremental: IncrementalConfig = field(default_factory=IncrementalConfig)
     max_dead_letter_ratio: float = 1.0
+    progress: bool = True
     beam: dict[str, Any] = field(
         default_factory=lambda: {
             "runner": "DirectRunner",

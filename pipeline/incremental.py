@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import io
 import json
 import logging
 import os
@@ -15,13 +16,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.localfilesystem import LocalFileSystem
 
 from pipeline.config import Config
 from pipeline.inputs import absolute, resolve_input
-from pipeline.run import JobFailed, now, run_job, versions
+from pipeline.run import JobFailed, now, report_quietly, run_job, versions
+from pipeline.runners import SMALL_INPUT_BYTES
 from transforms.core.parse import article_format
+from transforms.strip_corpus_boilerplate import LINE_KEYS_PREFIX, LineLedger
 
 RUN_PREFIX = "run="
 TMP_PREFIX = "_tmp-"
@@ -179,10 +183,15 @@ def read_manifests(output: str) -> list[dict[str, Any]]:
     return sorted(manifests, key=_order)
 
 
-def committed_shards(output: str, prefix: str = "enriched") -> list[str]:
-    """The `prefix-*.jsonl` shards of committed runs, oldest run first: the reader contract."""
+def committed_shards(output: str, prefix: str = "enriched", suffix: str = ".jsonl") -> list[str]:
+    """The `prefix-*.jsonl` (or other `suffix`) shards of committed runs, oldest run first: the reader contract."""
     runs = read_manifests(output)
-    return [f"{output}/{m['run']}/{shard}" for m in runs for shard in m["shards"] if shard.startswith(prefix + "-")]
+    return [
+        f"{output}/{m['run']}/{shard}"
+        for m in runs
+        for shard in m["shards"]
+        if shard.startswith(prefix + "-") and shard.endswith(suffix)
+    ]
 
 
 def recover(output: str) -> None:
@@ -209,7 +218,10 @@ def prune_superseded(output: str, manifests: list[dict[str, Any]]) -> int:
         manifest = by_run[run]
         everything = uris == set(manifest["inputs"])
         for shard in manifest["shards"]:
-            _rewrite_without(f"{output}/{run}/{shard}", uris, everything)
+            if _is_record_shard(shard):
+                _rewrite_without(f"{output}/{run}/{shard}", uris, everything)
+            elif shard.endswith(".parquet"):
+                _rewrite_parquet_without(f"{output}/{run}/{shard}", uris)
         remaining = {uri: entry for uri, entry in manifest["inputs"].items() if uri not in uris}
         updated = {**manifest, "inputs": remaining, "superseded": manifest.get("superseded", 0) + len(uris)}
         _atomic_write(f"{output}/{run}/{MANIFEST}", _json_bytes(updated))
@@ -309,7 +321,9 @@ def run_incremental(config: Config, beam_args: list[str]) -> dict[str, Any]:
             }
         name = run_name(dt.datetime.now(dt.timezone.utc), (m["run"] for m in manifests))
         staging = f"{output}/{TMP_PREFIX}{name}"
-        summary = run_job(config, beam_args, [_escape(f.uri) for f in plan.process], base, staging)
+        patterns, ledger = [_escape(f.uri) for f in plan.process], _line_ledger(config, plan, staging)
+        small = sum(f.size for f in plan.process) < SMALL_INPUT_BYTES
+        summary = run_job(config, beam_args, patterns, base, staging, ledger, small_input=small, report=False)
         report["run"] = name
         summary.update(input=pattern, output=f"{output}/{name}", incremental=report)
         manifest = {
@@ -322,10 +336,24 @@ def run_incremental(config: Config, beam_args: list[str]) -> dict[str, Any]:
             "inputs": {f.uri: {"size": f.size, "checksum": f.checksum} for f in plan.process},
         }
         commit(output, name, staging, manifest, summary)
+        report_quietly(output, name)
         # Again after the commit: worker processes of a killed run can outlive it for a few seconds and
         # write into its staging folder after the first sweep.
         recover(output)
     return summary
+
+
+def _line_ledger(config: Config, plan: Plan, staging: str) -> LineLedger | None:
+    """Corpus-boilerplate evidence: the committed runs' line keys, less those of inputs processed again.
+
+    This run writes its own keys into `staging`; the commit keeps them beside its records, and a later run
+    that processes an input again prunes its keys with its records.
+    """
+    if not config.clean.corpus_boilerplate.enabled:
+        return None
+    output = staging.rsplit("/", 1)[0]
+    earlier = tuple(committed_shards(output, LINE_KEYS_PREFIX))
+    return LineLedger(earlier, frozenset(item.uri for item in plan.process), staging)
 
 
 def _rewrite_without(path: str, uris: set[str], everything: bool) -> None:
@@ -372,7 +400,25 @@ def _run_folders(output: str) -> set[str]:
 
 def _is_shard(path: str) -> bool:
     name = path.rsplit("/", 1)[-1]
-    return name.endswith(".jsonl") and name.startswith(("enriched-", "dead-letter-"))
+    return _is_record_shard(name) or name.startswith("entities-") or name.endswith(".parquet")
+
+
+def _is_record_shard(name: str) -> bool:
+    """A JSON Lines shard of lines that carry `source.uri` (an entity index line does not)."""
+    return name.endswith(".jsonl") and name.startswith(("enriched-", "dead-letter-", LINE_KEYS_PREFIX + "-"))
+
+
+def _rewrite_parquet_without(path: str, uris: set[str]) -> None:
+    """A run's Parquet shard without the records of `uris` (superseded by a later run)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    with FileSystems.open(path, compression_type="uncompressed") as handle:
+        table = pq.read_table(io.BytesIO(handle.read()))
+    kept = table.filter(pc.invert(pc.is_in(pc.struct_field(table["source"], "uri"), pa.array(sorted(uris)))))
+    sink = io.BytesIO()
+    pq.write_table(kept, sink)
+    _atomic_write(path, sink.getvalue())
 
 
 def _escape(uri: str) -> str:

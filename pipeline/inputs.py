@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob as globlib
 import os
 import re
 
@@ -33,6 +34,23 @@ def resolve_input(given: str) -> tuple[str, str]:
     if not any(article_format(meta.path) for meta in _match(pattern)):
         raise ConfigError(f"--input: no article files (.txt, .jsonl, .json, optionally .gz or .bz2) match {given!r}")
     return pattern, base
+
+
+def local_bytes_below(pattern: str, limit: int) -> bool:
+    """Whether the article files a local `pattern` matches hold fewer than `limit` bytes in all.
+
+    Stops listing as soon as the sum reaches `limit`, so a big folder costs a few hundred entries.
+    Patterns on other filesystems are never "below" (answering would take a listing of the bucket).
+    """
+    if _SCHEME.match(pattern):
+        return False
+    total = 0
+    for path in globlib.iglob(pattern, recursive=True):
+        if article_format(path) is not None and os.path.isfile(path):
+            total += os.path.getsize(path)
+            if total >= limit:
+                return False
+    return True
 
 
 def _is_file(path: str) -> bool:

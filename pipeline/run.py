@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -14,12 +15,15 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from pipeline.build import CORPUS_EVIDENCE, build_pipeline
+from pipeline.build import build_pipeline
 from pipeline.config import Config
-from pipeline.inputs import absolute, resolve_input
-from pipeline.runners import check_runner
+from pipeline.inputs import absolute, local_bytes_below, resolve_input
+from pipeline.progress import ProgressMonitor, input_totals
+from pipeline.report import write_report
+from pipeline.runners import SMALL_INPUT_BYTES, check_runner, one_process_for_small_input
 from transforms.core.nlp import model_info
 from transforms.metrics import NAMESPACE
+from transforms.strip_corpus_boilerplate import LineLedger
 
 SUMMARY_NAME = "run-summary.json"
 COUNTERS = ("inputs", "cleaned", "tagged", "enriched", "dead_letter", "entities")
@@ -42,33 +46,64 @@ def run(config: Config, beam_args: list[str]) -> dict[str, Any]:
     """Run the job to completion and write `run-summary.json`; raises JobFailed if it did not succeed."""
     assert config.input and config.output
     pattern, base = resolve_input(config.input)
-    return run_job(config, beam_args, pattern, base, absolute(config.output))
+    small = local_bytes_below(pattern, SMALL_INPUT_BYTES)
+    return run_job(config, beam_args, pattern, base, absolute(config.output), small_input=small)
 
 
 def run_job(
-    config: Config, beam_args: list[str], patterns: str | Sequence[str], base: str, output: str
+    config: Config,
+    beam_args: list[str],
+    patterns: str | Sequence[str],
+    base: str,
+    output: str,
+    line_ledger: LineLedger | None = None,
+    small_input: bool = False,
+    report: bool = True,
 ) -> dict[str, Any]:
-    """Run the pipeline over `patterns` into `output` and write its summary; raises JobFailed if it failed."""
+    """Run the pipeline over `patterns` into `output`, write its summary and (if `report`) run-report.html.
+
+    A `small_input` runs in this process if the worker count is automatic (start-up beats parallelism).
+    Raises JobFailed if it failed.
+    """
     options = pipeline_options(config, beam_args)
+    if small_input:
+        one_process_for_small_input(options)
     summary: dict[str, Any] = {
         "input": patterns if isinstance(patterns, str) else f"{len(patterns)} files",
         "output": output,
         "runner": options.view_as(StandardOptions).runner or "DirectRunner",
         "started_at": now(),
         "versions": versions(config.tag.model),
+        "config": config_record(config),
     }
     pipeline = beam.Pipeline(options=options)
-    build_pipeline(pipeline, config, patterns, base, output)
-    return execute(pipeline, summary, output, config.max_dead_letter_ratio)
+    progress = start_progress(config, options, patterns)
+    folder = progress.folder if progress else None
+    build_pipeline(pipeline, config, patterns, base, output, line_ledger, small_input, folder)
+    try:
+        return execute(pipeline, summary, output, config.max_dead_letter_ratio, progress)
+    finally:
+        if report:  # failed runs too: the report then shows what their summary and partial output say
+            report_quietly(output)
 
 
 def execute(
-    pipeline: beam.Pipeline, summary: dict[str, Any], output: str, max_dead_letter_ratio: float
+    pipeline: beam.Pipeline,
+    summary: dict[str, Any],
+    output: str,
+    max_dead_letter_ratio: float,
+    progress: ProgressMonitor | None = None,
 ) -> dict[str, Any]:
     """Run `pipeline` to completion, add its counts to `summary` and write it; raises JobFailed if it failed."""
     try:
-        result = pipeline.run()
-        state = result.wait_until_finish()
+        try:
+            if progress is not None:
+                progress.start()
+            result = pipeline.run()
+            state = result.wait_until_finish()
+        finally:
+            if progress is not None:
+                summary["progress"] = progress.stop()
     except Exception as error:
         summary.update(status="failed", error=f"{type(error).__name__}: {error}", finished_at=now())
         write_summary(output, summary)
@@ -96,14 +131,11 @@ def execute(
 
 
 def versions(model: str) -> dict[str, Any]:
-    import ftfy
-    import spacy
-
     return {
         "article_enrich": metadata.version("article-enrich"),
         "apache_beam": beam.__version__,
-        "spacy": spacy.__version__,
-        "ftfy": ftfy.__version__,
+        "spacy": metadata.version("spacy"),
+        "ftfy": metadata.version("ftfy"),
         "model": model_info(model),
     }
 
@@ -112,8 +144,6 @@ def _counters(result: beam.runners.runner.PipelineResult) -> dict[str, int]:
     counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
     totals = dict.fromkeys(COUNTERS, 0)
     for counter in counters:
-        if counter.key.step.startswith(f"{CORPUS_EVIDENCE}/"):
-            continue
         value = counter.committed if counter.committed is not None else counter.attempted
         totals[counter.key.metric.name] = totals.get(counter.key.metric.name, 0) + (value or 0)
     return totals
@@ -137,6 +167,35 @@ def write_summary(output: str, summary: dict[str, Any]) -> None:
     with FileSystems.create(f"{output}/{SUMMARY_NAME}") as handle:
         handle.write(json.dumps(summary, indent=2, ensure_ascii=False).encode("utf-8") + b"\n")
     log.info("run summary written to %s/%s", output, SUMMARY_NAME)
+
+
+def report_quietly(output: str, run: str | None = None) -> None:
+    """Write run-report.html; a failure to write it is logged, and does not fail a run whose outputs are written."""
+    try:
+        write_report(output, run)
+    except Exception as error:  # noqa: BLE001 - the records and summary are the run's result, the report a view
+        log.warning(
+            "could not write run-report.html (%s: %s); rebuild it with `article-enrich report %s`",
+            type(error).__name__,
+            error,
+            output,
+        )
+
+
+def config_record(config: Config) -> dict[str, Any]:
+    """The run's configuration as JSON values, for the summary and the report."""
+    return json.loads(json.dumps(dataclasses.asdict(config), default=str))
+
+
+def start_progress(config: Config, options: PipelineOptions, patterns: str | Sequence[str]) -> ProgressMonitor | None:
+    """A monitor of a DirectRunner run's progress, started by `execute` (shown unless `progress` is off).
+
+    None on other runners: their UIs show the Beam counters.
+    """
+    runner = options.view_as(StandardOptions).runner or "DirectRunner"
+    if (runner if isinstance(runner, str) else type(runner).__name__) not in ("DirectRunner", "direct"):
+        return None
+    return ProgressMonitor(input_totals(patterns), passes=1, show=config.progress)
 
 
 def _flag(key: str, value: Any) -> str:

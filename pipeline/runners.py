@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from apache_beam.runners.runner import create_runner
 
 from pipeline.config import ConfigError
@@ -15,6 +15,23 @@ DASK_GAPS = (
     "outputs emitted from finish_bundle are dropped, so BatchElements loses each partition's last batch",
     "Metrics are not implemented, so the run summary could not check inputs == enriched + dead letters",
 )
+
+
+# Below this much input, worker processes cost more start-up (each starts Python and Beam and loads the model,
+# about 1.5-2 s) than their parallelism saves: about 120 Reuters articles (benchmarks/README.md, start-up).
+SMALL_INPUT_BYTES = 128 * 1024
+
+
+def one_process_for_small_input(options: PipelineOptions) -> bool:
+    """With the DirectRunner's automatic worker count, run a small input in this process; True if it did."""
+    runner = options.view_as(StandardOptions).runner
+    direct = options.view_as(DirectOptions)
+    if runner not in (None, "DirectRunner") or direct.direct_num_workers != 0:
+        return False
+    if direct.direct_running_mode != "multi_processing":
+        return False
+    direct.direct_running_mode, direct.direct_num_workers = "in_memory", 1
+    return True
 
 
 def check_runner(options: PipelineOptions) -> None:

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+
 import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.config import CorpusBoilerplateConfig
 from transforms import StripCorpusBoilerplate
-from transforms.core.boilerplate import distinct_line_keys, line_key, site_of, strip_repeated
+from transforms.core.boilerplate import (
+    bucket_of,
+    distinct_line_keys,
+    line_key,
+    partial_counts,
+    repeated_keys,
+    site_of,
+    strip_repeated,
+    unpacked_counts,
+)
 from transforms.core.types import Article, Source
+from transforms.strip_corpus_boilerplate import LineLedger
 
 
 def _article(name: str, text: str, url: str | None = None) -> Article:
@@ -49,19 +62,58 @@ def test_repeated_lines_are_removed_within_a_site():
         )
 
 
-def test_lines_are_counted_over_the_evidence_when_given():
-    evidence = [_article(f"blog/{i}.txt", f"Old story {i}.\n\nGo Back to Top.") for i in range(3)]
-    articles = [_article("blog/new.txt", "A new story.\n\nGo Back to Top."), _article("blog/x.txt", "Only this.")]
+def test_partial_counts_add_up_per_bucket():
+    keys = [line_key("", f"line {i}") for i in range(50)]
+    counts = Counter({key: i + 1 for i, key in enumerate(keys)})
+    parts = partial_counts(counts, 4)
+    assert all(bucket_of(key, 4) == bucket for bucket, part in parts for key, _ in unpacked_counts(part))
+    assert dict(pair for _, part in parts for pair in unpacked_counts(part)) == counts
+    buckets = {bucket: [part] for bucket, part in parts}
+    assert sorted(key for b in buckets.values() for key in repeated_keys(b + b, 20)) == sorted(keys[9:])
+
+
+def test_articles_are_held_in_files_until_counted_then_the_files_are_deleted(tmp_path):
+    articles = [_article(f"blog/{i}.txt", f"Story number {i} is unique.\n\nGo Back to Top.") for i in range(600)]
     with TestPipeline() as p:
-        config = CorpusBoilerplateConfig(min_articles=3)
-        stripped = p | "Articles" >> beam.Create(articles) | StripCorpusBoilerplate(
-            config, evidence=p | "Evidence" >> beam.Create(evidence)
+        stripped = (
+            p
+            | beam.Create(articles)
+            | StripCorpusBoilerplate(CorpusBoilerplateConfig(min_articles=3), temp_root=str(tmp_path))
         )
         assert_that(
             stripped | beam.Map(lambda a: (a.id, a.text)),
-            equal_to([("blog/new.txt", "A new story."), ("blog/x.txt", "Only this.")]),
-            label="StrippedByEvidence",
+            equal_to([(f"blog/{i}.txt", f"Story number {i} is unique.") for i in range(600)]),
+            label="StrippedAfterHolding",
         )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_earlier_runs_line_keys_are_evidence_and_this_runs_are_written(tmp_path):
+    earlier = [_article(f"blog/{i}.txt", f"Old story {i}.\n\nGo Back to Top.") for i in range(3)]
+    ledger_file = tmp_path / "corpus-lines-00000-of-00001.jsonl"
+    ledger_file.write_text(
+        "".join(
+            json.dumps({"source": {"uri": a.source.uri}, "lines": sorted(distinct_line_keys(a))}) + "\n"
+            for a in earlier
+        ),
+        encoding="utf-8",
+    )
+    articles = [_article("blog/new.txt", "A new story.\n\nGo Back to Top."), _article("blog/x.txt", "Only this.")]
+    # blog/2.txt is processed again by this run: its earlier keys are not evidence, so the line is in 3 articles.
+    ledger = LineLedger((str(ledger_file),), frozenset({"/c/blog/2.txt"}), str(tmp_path / "run"))
+    with TestPipeline() as p:
+        config = CorpusBoilerplateConfig(min_articles=4)
+        stripped = p | beam.Create(articles) | StripCorpusBoilerplate(config, str(tmp_path), ledger)
+        assert_that(stripped | beam.Map(lambda a: a.text), equal_to(["A new story.\n\nGo Back to Top.", "Only this."]))
+    with TestPipeline() as p:
+        config = CorpusBoilerplateConfig(min_articles=3)
+        stripped = p | beam.Create(articles) | StripCorpusBoilerplate(config, str(tmp_path), ledger)
+        assert_that(stripped | beam.Map(lambda a: a.text), equal_to(["A new story.", "Only this."]))
+    shards = (tmp_path / "run").glob("corpus-lines-*.jsonl")
+    written = [json.loads(line) for path in shards for line in path.read_text().splitlines()]
+    assert sorted((r["source"]["uri"], r["lines"]) for r in written) == sorted(
+        (a.source.uri, sorted(distinct_line_keys(a))) for a in articles
+    )
 
 
 def test_disabled_passes_articles_through():

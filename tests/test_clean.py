@@ -1,5 +1,9 @@
 """Cleaning text: mojibake, boilerplate rules, control characters, paragraphs."""
 
+import json
+from pathlib import Path
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -7,6 +11,7 @@ from pipeline.config import DEFAULT_RULES
 from transforms.core.clean import clean_text, clean_title, compile_rules
 
 RULES = compile_rules(DEFAULT_RULES)
+SHARED_CANDIDATES = (Path(__file__).resolve().parents[1].parent / "shared", Path("/work/shared"))
 
 
 def test_markers_and_source_link_are_removed_and_counted():
@@ -76,3 +81,23 @@ def test_title_cleaning():
 def test_cleaning_never_raises_and_is_idempotent(text):
     once = clean_text(text, RULES).text
     assert clean_text(once, RULES).text == once
+
+
+def test_c1_ellipsis_within_a_line_is_restored_and_a_lone_one_breaks_the_line():
+    # ftfy's negative.json case 25: Windows-1252's `…` read as Latin-1 is U+0085, which Unicode calls NEL.
+    cleaned = clean_text("beaucoup parlé\x85 Tu sais, ça fait de nombreuses années", RULES)
+    assert cleaned.text == "beaucoup parlé… Tu sais, ça fait de nombreuses années"
+    assert cleaned.changes == {"mojibake:c1_ellipsis": 1}
+    assert clean_text("Wait \x85 what?\x85\nFirst.\n\x85\nSecond.", RULES).text == "Wait … what?…\n\nFirst.\n\nSecond."
+    assert clean_text("First.\x85Second.", RULES, fix_mojibake=False).text == "First.\n\nSecond."
+
+
+def test_ftfy_negative_cases_come_out_as_ftfy_fixes_them():
+    # shared/ lies beside the checkout (../shared from the project root).
+    found = [path for path in SHARED_CANDIDATES if (path / "eval/mojibake/negative.json").exists()]
+    if not found:
+        pytest.skip("shared/eval/mojibake/negative.json is not there")
+    cases_file = found[0] / "eval/mojibake/negative.json"
+    for case in json.loads(cases_file.read_text(encoding="utf-8")):
+        expected = case["fixed-encoding"] if "fixed-encoding" in case else case["fixed"]
+        assert clean_text(case["original"], RULES, reflow_lines=False).text == " ".join(expected.split()), case

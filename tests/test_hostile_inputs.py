@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import FileMetadata
+from apache_beam.io.filesystems import FileSystems
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +23,7 @@ from transforms.core.clean import clean_text, compile_rules
 from transforms.core.entities import char_batches, tag_texts
 from transforms.core.parse import Fields, InputError, LimitedStream, jsonl_articles, read_limited
 from transforms.core.types import Article, Source
+from transforms.match_files import match_files
 from transforms.read_articles import _io_reason, _ReadFileFn
 
 from .conftest import read_shards
@@ -139,7 +141,25 @@ def test_deleted_special_and_unreadable_files(tmp_path):
     os.symlink("loop-b.txt", tmp_path / "loop-a.txt")
     os.symlink("loop-a.txt", tmp_path / "loop-b.txt")
     assert _read(tmp_path / "loop-a.txt", tmp_path) == [("dead", "broken_link")]
+    os.symlink("nowhere.txt", tmp_path / "dangling.txt")
+    assert _read(tmp_path / "dangling.txt", tmp_path) == [("dead", "broken_link")]
     assert _io_reason(PermissionError(13, "Permission denied")) == "unreadable"
+
+
+def test_the_listing_keeps_broken_links_that_beams_own_drops(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "real.txt").write_text("Text.")
+    os.symlink("real.txt", tmp_path / "sub" / "link.txt")
+    os.symlink("nowhere.txt", tmp_path / "sub" / "dangling.txt")
+    os.symlink("loop-b.txt", tmp_path / "loop-a.txt")
+    os.symlink("loop-a.txt", tmp_path / "loop-b.txt")
+    os.symlink("sub", tmp_path / "linked-sub")  # a link to a folder is not followed, as in Beam's listing
+    pattern = f"{tmp_path}/**"
+    beams = {Path(meta.path).name for meta in FileSystems.match([pattern])[0].metadata_list}
+    ours = {Path(meta.path).name: meta.size_in_bytes for meta in match_files(pattern)}
+    assert beams == {"real.txt", "link.txt"}
+    assert ours == {"real.txt": 5, "link.txt": 5, "dangling.txt": 0, "loop-a.txt": 0, "loop-b.txt": 0}
+    assert {Path(meta.path).name for meta in match_files(f"{tmp_path}/loop-*.txt")} == {"loop-a.txt", "loop-b.txt"}
 
 
 def test_permission_denied(tmp_path):
@@ -280,13 +300,17 @@ def _hostile_folder(root: Path) -> dict[str, list[str]]:
         (root / name).write_bytes(data)
     os.symlink("good/one.txt", root / "link.txt")
     os.symlink("good", root / "linked-dir")  # not followed by the listing: no duplicates
-    # A symlink loop must neither hang nor fail the run. Beam's local listing drops entries it cannot
-    # stat, so the loop is not an input at all (the reader maps ELOOP to `broken_link` if it ever is).
+    # A symlink loop or a dangling link must neither hang nor fail the run, nor vanish: Beam's local
+    # listing drops entries it cannot stat, the reader's listing keeps them as `broken_link`.
     os.symlink("loop-b.txt", root / "loop-a.txt")
     os.symlink("loop-a.txt", root / "loop-b.txt")
     os.symlink("missing.txt", root / "dangling.txt")
+    os.symlink("missing-dir", root / "dangling-dir.json")
+    os.symlink("missing.png", root / "dangling.png")  # not an article file: ignored like ignored.png
     expected = {name: outcomes for name, (_, outcomes) in files.items() if outcomes}
     expected["link.txt"] = ["enriched"]
+    for name in ("loop-a.txt", "loop-b.txt", "dangling.txt", "dangling-dir.json"):
+        expected[name] = ["broken_link"]
     return expected
 
 
@@ -308,7 +332,8 @@ def test_cli_over_a_hostile_folder_accounts_for_every_input(tmp_path, tiny_model
         outcomes.setdefault(record["source"]["path"], []).append((record["source"].get("line", 0), record["reason"]))
     assert {path: [o for _, o in sorted(found)] for path, found in outcomes.items()} == expected
     counts = json.loads((output / "run-summary.json").read_text(encoding="utf-8"))["counts"]
-    assert counts["inputs"] == counts["enriched"] + counts["dead_letter"] == len(enriched) + len(dead) == 27
+    # 27 from the files, 4 from the broken links
+    assert counts["inputs"] == counts["enriched"] + counts["dead_letter"] == len(enriched) + len(dead) == 31
     by_path = {(r["source"]["path"], r["source"].get("line")): r for r in enriched}
     long_line = by_path[("one-line.txt", None)]
     assert len(long_line["text"]) > 2_000_000 and long_line["entities"][-1]["text"] == "Joe Biden"

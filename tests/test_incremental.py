@@ -31,6 +31,7 @@ from pipeline.incremental import (
     run_name,
     superseded,
 )
+from transforms.strip_corpus_boilerplate import LINE_KEYS_PREFIX
 
 from .conftest import ROOT
 
@@ -175,7 +176,8 @@ def assert_dataset_is_exact(output: Path, corpus: Path) -> list[dict]:
     paths = Counter(r["source"]["path"] for r in records)
     assert paths == Counter(p.name for p in corpus.iterdir())
     visible = {str(p) for p in output.glob("**/*-*.jsonl")}
-    assert visible == set(committed_shards(str(output)) + committed_shards(str(output), "dead-letter"))
+    prefixes = ("enriched", "dead-letter", "entities", LINE_KEYS_PREFIX)
+    assert visible == {shard for prefix in prefixes for shard in committed_shards(str(output), prefix)}
     return records
 
 
@@ -222,6 +224,38 @@ def test_nightly_runs_process_exactly_what_is_new_changed_or_reconfigured(tmp_pa
     assert summary["incremental"]["processed"] == {"reconfigured": 12}
     assert summary["dead_letter_ratio_exceeded"] is True
     assert_dataset_is_exact(output, corpus)
+
+
+def test_site_boilerplate_is_counted_over_the_corpus_so_far(tmp_path, tiny_model):
+    corpus, output = tmp_path / "corpus", tmp_path / "out"
+    site = corpus / "widgets-daily"
+    footer = "Widgets Daily, 1 Market Street. All our news, every day."
+
+    def write(names: range) -> None:
+        site.mkdir(parents=True, exist_ok=True)
+        for n in names:
+            (site / f"{n:03d}.txt").write_text(f"Widget sales, day {n}\n\nStory {n} in Geneva.\n\n{footer}\n")
+
+    write(range(60))
+    assert incremental(corpus, output, tiny_model) == 0
+    write(range(60, 65))
+    assert incremental(corpus, output, tiny_model) == 0
+    assert last_summary(output)["incremental"]["processed"] == {"new": 5}
+    records = committed_records(output)
+    assert len(records) == 65
+    assert all(footer not in r["text"] and r["cleaning"]["corpus_boilerplate"] == 1 for r in records)
+
+    # A changed article counts once, in its new version: its earlier line keys are pruned with its record.
+    (site / "000.txt").write_text("Widget sales, day 0\n\nA rewritten story.\n")
+    assert incremental(corpus, output, tiny_model) == 0
+    lines = [
+        json.loads(line)["source"]["uri"]
+        for shard in committed_shards(str(output), LINE_KEYS_PREFIX)
+        for line in Path(shard).read_text(encoding="utf-8").splitlines()
+    ]
+    assert sorted(lines) == sorted(str(path) for path in site.iterdir())
+    (changed,) = [r for r in committed_records(output) if r["source"]["path"] == "widgets-daily/000.txt"]
+    assert changed["text"] == "A rewritten story."
 
 
 def test_concurrent_run_is_refused(tmp_path, tiny_model, capsys):

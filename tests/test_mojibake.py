@@ -105,3 +105,21 @@ def test_is_idempotent(text):
 def test_text_skipped_as_inert_is_text_ftfy_leaves_alone(text):
     assert _FTFY_INERT_RE.fullmatch(text)
     assert ftfy.fix_text(text, FTFY_CONFIG) == text
+
+
+def test_a_double_lossy_round_trip_comes_back_exactly():
+    twice = lose_bytes(lose_bytes(CLEAN))
+    assert "Ã¢â‚¬â€" in twice  # `—`: the inner `”` lost its last byte in the second trip
+    fixed, counts = fix_mojibake(twice)
+    assert fixed == CLEAN
+    assert counts["double_round_trip"] > 0
+
+
+def test_double_round_trips_of_greek_and_cyrillic_choose_the_script():
+    for clean in ("Ο Πάπας είπε “ψ” και π.", "Путин дал им «Да — то, что надо».", "Zoë’s café — “ok”…"):
+        assert fix_mojibake(lose_bytes(lose_bytes(clean)))[0] == clean
+
+
+def test_whole_double_mojibake_next_to_replacement_characters_is_left_to_ftfy():
+    original = "Ã¢â€\ufffdâ€™(Ã¢Å’Â£Ã‹â€ºÃ¢Å’Â£)Ã¢â€\ufffdÅ½"  # ftfy's in-the-wild case
+    assert fix_mojibake(original)[0] == ftfy.fix_text(original, FTFY_CONFIG)

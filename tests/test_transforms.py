@@ -110,3 +110,15 @@ def test_write_enriched(tmp_path, record_validators):
     dead_validator.validate(dead_record)
     assert record["entities"] == [{"text": "Joe Biden", "label": "PERSON", "start": 0, "end": 9}]
     assert json.loads(json.dumps(dead_record))["reason"] == "invalid_json"
+
+
+def test_a_crash_while_cleaning_is_a_dead_letter_in_the_same_output_as_the_others():
+    def article(name: str, text) -> Article:
+        return Article(id=name, source=Source(uri=f"/in/{name}", path=name, format="txt", bytes=1), text=text)
+
+    with TestPipeline() as p:
+        articles = p | beam.Create([article("ok", "Fine."), article("blank", "  "), article("crash", None)])
+        cleaned, dead = articles | CleanArticles(CleanConfig())
+        assert_that(cleaned | "Ids" >> beam.Map(lambda a: a.id), equal_to(["ok"]), label="Cleaned")
+        reasons = dead | "Reasons" >> beam.Map(lambda d: (d.article_id, d.stage, d.reason))
+        assert_that(reasons, equal_to([("blank", "clean", "empty_input"), ("crash", "clean", "clean_failed")]))

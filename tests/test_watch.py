@@ -156,6 +156,11 @@ def test_watch_stops_on_sigterm_and_finishes_what_it_found(tmp_path, tiny_model)
     try:
         (input_dir / "one.txt").write_text("First from Geneva.", encoding="utf-8")
         assert _wait_for(lambda: "one.txt" in _ids_written(output, "enriched"), 60)
+        # Dead letters are written per window while the watcher runs, like records (not when it stops).
+        (input_dir / "bad.json").write_text('{"text": ', encoding="utf-8")
+        (input_dir / "blank.txt").write_text("  \n", encoding="utf-8")
+        assert _wait_for(lambda: sorted(_ids_written(output, "dead-letter")) == ["bad.json", "blank.txt"], 30)
+        assert process.poll() is None
         (input_dir / "two.txt").write_text("Second from Budapest.", encoding="utf-8")
         time.sleep(0.5)
         process.send_signal(signal.SIGTERM)
@@ -166,3 +171,4 @@ def test_watch_stops_on_sigterm_and_finishes_what_it_found(tmp_path, tiny_model)
     assert sorted(_ids_written(output, "enriched")) == ["one.txt", "two.txt"]
     summary = json.loads((output / "run-summary.json").read_text(encoding="utf-8"))
     assert summary["stopped_by"] == "signal" and summary["invariant_ok"]
+    assert summary["counts"]["dead_letter"] == 2

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import apache_beam as beam
+from apache_beam import typehints
 
 from transforms.core.clean import clean_text, clean_title, compile_rules
-from transforms.core.records import describe_exception
+from transforms.core.records import as_dead_letter, describe_exception
 from transforms.core.types import Article, DeadLetter
 from transforms.metrics import count
 
@@ -28,9 +29,10 @@ class CleanArticles(beam.PTransform):
     def expand(self, articles):
         cleaned = articles | "Clean" >> beam.ParDo(_CleanFn(self._config)).with_output_types(
             Article, dead_letter=DeadLetter
-        ).with_exception_handling(dead_letter_tag="failed").with_outputs(DEAD_LETTER, main="articles")
-        crashed = cleaned["failed"] | "DescribeFailures" >> beam.Map(_failed)
-        dead = (cleaned[DEAD_LETTER], crashed) | "MergeDeadLetters" >> beam.Flatten()
+        ).with_exception_handling(dead_letter_tag=DEAD_LETTER).with_outputs(DEAD_LETTER, main="articles")
+        # As in ParseArticleFiles: one dead-letter output, no Flatten.
+        cleaned[DEAD_LETTER].element_type = typehints.Union[DeadLetter, typehints.Any]
+        dead = cleaned[DEAD_LETTER] | "DescribeFailures" >> beam.Map(as_dead_letter, _failed)
         return cleaned["articles"] | "CountCleaned" >> beam.Map(count, "cleaned"), dead
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import errno
 import os
 import stat
@@ -10,12 +11,15 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import apache_beam as beam
+from apache_beam import typehints
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 
 from transforms.core import parse
-from transforms.core.records import describe_exception, error_text
+from transforms.core.progress import ProgressReporter
+from transforms.core.records import as_dead_letter, describe_exception, error_text
 from transforms.core.types import Article, DeadLetter, Source
+from transforms.match_files import MatchFiles
 from transforms.metrics import count
 
 if TYPE_CHECKING:
@@ -28,16 +32,18 @@ FILES_PER_SHUFFLE = 10  # small enough that a few dozen files still spread over 
 class ReadArticles(beam.PTransform):
     """Read every article file matching `patterns` (one glob or a list); returns (articles, dead letters)."""
 
-    def __init__(self, patterns: str | Sequence[str], base: str, config: ReadConfig) -> None:
+    def __init__(
+        self, patterns: str | Sequence[str], base: str, config: ReadConfig, progress: str | None = None
+    ) -> None:
         super().__init__()
         self._patterns = [patterns] if isinstance(patterns, str) else list(patterns)
-        self._parse = ParseArticleFiles(base, config)
+        self._parse = ParseArticleFiles(base, config, progress)
 
     def expand(self, pbegin):
         files = (
             pbegin
             | "Patterns" >> beam.Create(self._patterns)
-            | "MatchFiles" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW)
+            | "MatchFiles" >> beam.ParDo(MatchFiles())
             | "KeepArticleFiles" >> beam.Filter(lambda meta: parse.article_format(meta.path) is not None)
             | "SpreadFiles" >> _SpreadFiles(FILES_PER_SHUFFLE)
         )
@@ -64,17 +70,23 @@ def _SpreadFiles(files, batch_size: int):
 class ParseArticleFiles(beam.PTransform):
     """Parse matched files (FileMetadata) into articles; the half of ReadArticles that `watch` shares."""
 
-    def __init__(self, base: str, config: ReadConfig) -> None:
+    def __init__(self, base: str, config: ReadConfig, progress: str | None = None) -> None:
         super().__init__()
         self._read = _ReadFileFn(base, config)
+        self._progress = progress
 
     def expand(self, metadata):
         files = metadata | "ReadMatches" >> fileio.ReadMatches()
-        parsed = files | "ParseFiles" >> beam.ParDo(self._read).with_output_types(
+        # Each application reports as a pass of its own (pipeline/progress.py).
+        reader = self._read.reporting_to(ProgressReporter(self._progress)) if self._progress else self._read
+        parsed = files | "ParseFiles" >> beam.ParDo(reader).with_output_types(
             Article, dead_letter=DeadLetter
-        ).with_exception_handling(dead_letter_tag="failed").with_outputs(DEAD_LETTER, main="articles")
-        crashed = parsed["failed"] | "DescribeFailures" >> beam.Map(self._read.failed)
-        dead = (parsed[DEAD_LETTER], crashed) | "MergeDeadLetters" >> beam.Flatten()
+        ).with_exception_handling(dead_letter_tag=DEAD_LETTER).with_outputs(DEAD_LETTER, main="articles")
+        # Beam's exception handling shares the dead-letter output: no Flatten, which would be a stage of its own
+        # (and hold streamed dead letters until the source ends). It types that output as its (input, error)
+        # tuples; it carries DeadLetters too, so it gets their coder, as Beam itself sets element types there.
+        parsed[DEAD_LETTER].element_type = typehints.Union[DeadLetter, typehints.Any]
+        dead = parsed[DEAD_LETTER] | "DescribeFailures" >> beam.Map(as_dead_letter, self._read.failed)
         articles = parsed["articles"] | "CountArticleInputs" >> beam.Map(count, "inputs")
         dead = dead | "CountFailedInputs" >> beam.Map(count, "inputs")
         return articles, dead
@@ -87,16 +99,41 @@ class _ReadFileFn(beam.DoFn):
         self._fields = parse.Fields(
             config.id_field, config.title_field, config.text_field, config.url_field, config.date_field
         )
+        self._progress: ProgressReporter | None = None
+
+    def reporting_to(self, progress: ProgressReporter) -> _ReadFileFn:
+        """A copy of this reader that reports its progress to `progress`."""
+        reader = copy.copy(self)
+        reader._progress = progress
+        return reader
+
+    def setup(self) -> None:
+        if self._progress is not None:
+            self._progress.start()
+
+    def finish_bundle(self) -> None:
+        if self._progress is not None:
+            self._progress.flush()
 
     def process(self, file: fileio.ReadableFile) -> Iterator[Article | beam.pvalue.TaggedOutput]:
+        if self._progress is None:
+            yield from self._read_file(file)
+            return
+        for item in self._read_file(file):
+            self._progress.input_read()
+            yield item
+        self._progress.file_done(file.metadata.size_in_bytes)
+
+    def _read_file(self, file: fileio.ReadableFile) -> Iterator[Article | beam.pvalue.TaggedOutput]:
         source = self.source_of(file)
         try:
             problem = _local_file_problem(source.uri)
             if problem is not None:
                 raise problem
-            with parse.open_decompressed(
-                file.open(compression_type=CompressionTypes.UNCOMPRESSED), source.uri
-            ) as stream:
+            raw = file.open(compression_type=CompressionTypes.UNCOMPRESSED)
+            if self._progress is not None:
+                self._progress.open_file(raw)
+            with parse.open_decompressed(raw, source.uri) as stream:
                 limited = parse.LimitedStream(stream, self._config.max_decompressed_bytes)
                 yield from self._articles(limited, source)
         except parse.InputError as error:
@@ -147,6 +184,8 @@ def _local_file_problem(path: str) -> parse.InputError | None:
     """A local path that is not a regular file (a FIFO would block, a device never ends), or None."""
     if "://" in path:
         return None
+    if os.path.islink(path) and not os.path.exists(path):
+        return parse.InputError("broken_link", "a symbolic link to a missing target, or a link loop")
     mode = os.stat(path).st_mode
     if stat.S_ISREG(mode):
         return None

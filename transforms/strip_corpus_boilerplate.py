@@ -2,42 +2,108 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import apache_beam as beam
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import WindowedValue
 
-from transforms.core.boilerplate import distinct_line_keys, strip_repeated
+from transforms.core.boilerplate import distinct_line_keys, partial_counts, repeated_keys, strip_repeated
 from transforms.core.types import Article
+from transforms.hold_articles import HoldArticles
 from transforms.metrics import count
 
 if TYPE_CHECKING:
     from pipeline.config import CorpusBoilerplateConfig
 
+LINE_KEYS_PREFIX = "corpus-lines"
+COUNT_BUCKETS = 64
+MAX_HELD_KEYS = 200_000  # a worker's partial counts are sent on at this size, so its memory stays bounded
+
+
+@dataclass(frozen=True)
+class LineLedger:
+    """Line evidence kept across incremental runs: each article's line keys, one JSON line per article.
+
+    `earlier`: the committed runs' line-key files, counted with this run's articles; `replaced`: inputs this
+    run processes again, whose earlier keys are left out; `output`: where this run writes its own.
+    """
+
+    earlier: tuple[str, ...]
+    replaced: frozenset[str]
+    output: str
+
 
 class StripCorpusBoilerplate(beam.PTransform):
     """Count each normalised line once per article per site; drop lines seen in `min_articles` or more.
 
-    Lines are counted over `evidence`, the same articles from a second read of the inputs, if given: counted
-    over the articles themselves, every article would wait, held by the runner, until all were counted.
+    One pass: the line keys are counted as the articles go by, while the articles wait in files under
+    `temp_root` (HoldArticles) until the count is complete; then they are read back and stripped. Without
+    `temp_root` the runner holds them (in memory on the DirectRunner; for tests and small inputs).
+    With a `ledger`, earlier runs' articles count as evidence too, and this run's keys are written for later.
     """
 
-    def __init__(self, config: CorpusBoilerplateConfig, evidence: beam.PCollection | None = None) -> None:
+    def __init__(
+        self, config: CorpusBoilerplateConfig, temp_root: str | None = None, ledger: LineLedger | None = None
+    ) -> None:
         super().__init__()
         self._config = config
-        self._evidence = evidence
+        self._temp_root = temp_root
+        self._ledger = ledger
 
     def expand(self, articles):
         if not self._config.enabled:
             return articles
+        lines = articles | "DistinctLines" >> beam.Map(_uri_and_keys)
+        partials = [lines | "CountLines" >> beam.ParDo(_CountLinesFn())]
+        if self._ledger is not None:
+            partials.append(self._earlier_counts(articles.pipeline, self._ledger))
+            _ = lines | "WriteLineKeys" >> _WriteLineKeys(self._ledger.output)
         repeated = (
-            (articles if self._evidence is None else self._evidence)
-            | "DistinctLines" >> beam.FlatMap(distinct_line_keys)
-            | "CountArticlesPerLine" >> beam.combiners.Count.PerElement()
-            | "KeepRepeated" >> beam.Filter(lambda key_count, least: key_count[1] >= least, self._config.min_articles)
-            | "LineKeys" >> beam.Keys()
+            partials
+            | "MergePartialCounts" >> beam.Flatten()
+            | "GroupPartialCounts" >> beam.GroupByKey()
+            | "KeepRepeated" >> beam.FlatMap(_repeated_in_bucket, self._config.min_articles)
         )
+        if self._temp_root is not None:
+            articles = articles | "HoldArticles" >> HoldArticles(self._temp_root, until=repeated)
         return articles | "StripRepeatedLines" >> beam.ParDo(_StripFn(), repeated=beam.pvalue.AsIter(repeated))
+
+    @staticmethod
+    def _earlier_counts(pipeline: beam.Pipeline, ledger: LineLedger) -> beam.PCollection:
+        files = pipeline | "EarlierLineKeyFiles" >> beam.Create(ledger.earlier)
+        return (
+            files
+            | "ReadEarlierLineKeys" >> beam.io.ReadAllFromText()
+            | "ParseEarlierLineKeys" >> beam.FlatMap(_earlier_keys, ledger.replaced)
+            | "CountEarlierLines" >> beam.ParDo(_CountLinesFn())
+        )
+
+
+class _CountLinesFn(beam.DoFn):
+    """Counts (uri, line keys) per bundle; emits the counts as (bucket, packed {key: count}) partial counts."""
+
+    def start_bundle(self) -> None:
+        self._counts: Counter[str] = Counter()
+
+    def process(self, uri_keys: tuple[str, Iterable[str]]) -> Iterator[tuple[int, bytes]]:
+        self._counts.update(uri_keys[1])
+        if len(self._counts) >= MAX_HELD_KEYS:
+            yield from self._flush()
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for part in self._flush():
+            yield WindowedValue(part, MIN_TIMESTAMP, (GlobalWindow(),))
+
+    def _flush(self) -> list[tuple[int, bytes]]:
+        parts = partial_counts(self._counts, COUNT_BUCKETS)
+        self._counts = Counter()
+        return parts
 
 
 class _StripFn(beam.DoFn):
@@ -47,9 +113,39 @@ class _StripFn(beam.DoFn):
     def process(self, article: Article, repeated: Iterable[str]) -> Iterable[Article]:
         if self._repeated is None:
             self._repeated = frozenset(repeated)
+        if not self._repeated:
+            yield article
+            return
         text, removed = strip_repeated(article, self._repeated)
         if not removed:
             yield article
             return
         count(article, "corpus_boilerplate_lines", removed)
         yield article.replace(text=text, cleaning={**article.cleaning, "corpus_boilerplate": removed})
+
+
+@beam.ptransform_fn
+def _WriteLineKeys(lines, output: str):
+    """(uri, keys) as JSON lines `{"source": {"uri": …}, "lines": […]}`, the shape the ledger prunes by uri."""
+    return (
+        lines
+        | "LineKeysToJson" >> beam.Map(lambda item: json.dumps({"source": {"uri": item[0]}, "lines": sorted(item[1])}))
+        | "WriteLineKeyShards"
+        >> beam.io.WriteToText(f"{output.rstrip('/')}/{LINE_KEYS_PREFIX}", file_name_suffix=".jsonl")
+    )
+
+
+def _uri_and_keys(article: Article) -> tuple[str, set[str]]:
+    return article.source.uri, distinct_line_keys(article)
+
+
+def _repeated_in_bucket(bucket: tuple[int, Iterable[bytes]], least: int) -> list[str]:
+    return repeated_keys(bucket[1], least)
+
+
+def _earlier_keys(line: str, replaced: frozenset[str]) -> Iterator[tuple[str, list[str]]]:
+    if line.strip():
+        record = json.loads(line)
+        uri = record["source"]["uri"]
+        if uri not in replaced:
+            yield uri, record["lines"]

@@ -16,6 +16,7 @@ from apache_beam.transforms.core import RestrictionProvider
 
 from transforms.core.types import Article
 from transforms.core.watch import FileTracker, event_time, is_watchable
+from transforms.match_files import match_files
 from transforms.read_articles import ParseArticleFiles
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ class _PollFilesFn(beam.DoFn):
 
     def _list(self) -> dict[str, tuple[int, float]]:
         try:
-            found = FileSystems.match([self._pattern])[0].metadata_list
+            found = match_files(self._pattern)
         except Exception:  # noqa: BLE001 - an empty or vanished folder is not an error while watching
             return {}
         return {m.path: (m.size_in_bytes, m.last_updated_in_seconds) for m in found if is_watchable(m.path)}

@@ -6,8 +6,10 @@ from typing import TYPE_CHECKING
 
 import apache_beam as beam
 
+from transforms.core.arrow_schema import ENRICHED, parquet_row
 from transforms.core.records import dead_letter_record, enriched_record, to_json_line
 from transforms.core.types import Article
+from transforms.index_entities import ENTITIES_PREFIX, IndexEntities
 from transforms.metrics import count
 
 if TYPE_CHECKING:
@@ -17,6 +19,7 @@ ENRICHED_PREFIX = "enriched"
 DEAD_LETTER_PREFIX = "dead-letter"
 SHARD_TEMPLATE = "-SSSSS-of-NNNNN"
 SUFFIX = ".jsonl"
+PARQUET_SUFFIX = ".parquet"
 
 
 class WriteEnriched(beam.PTransform):
@@ -28,11 +31,32 @@ class WriteEnriched(beam.PTransform):
         self._config = config
 
     def expand(self, outputs):
-        enriched, dead = outputs | "FormatRecords" >> FormatRecords()
+        articles, dead_letters = outputs
+        branches = dead_letter_branches(dead_letters)
+        dead_letters = branches[0] if len(branches) == 1 else branches | "CollectDeadLetters" >> beam.Flatten()
+        enriched, dead = (articles, dead_letters) | "FormatRecords" >> FormatRecords()
+        self._write_extras(articles)
         return (
             enriched | "WriteEnrichedShards" >> self._sink(ENRICHED_PREFIX),
             dead | "WriteDeadLetterShards" >> self._sink(DEAD_LETTER_PREFIX),
         )
+
+    def _write_extras(self, articles) -> None:
+        """The corpus entity index, and the enriched records as Parquet if `write.parquet`."""
+        _ = articles | "IndexEntities" >> IndexEntities() | "WriteEntityIndex" >> self._sink(ENTITIES_PREFIX)
+        if self._config.parquet:
+            _ = (
+                articles
+                | "ParquetRows" >> beam.Map(lambda article: parquet_row(enriched_record(article)))
+                | "WriteParquetShards"
+                >> beam.io.WriteToParquet(
+                    f"{self._output}/{ENRICHED_PREFIX}",
+                    ENRICHED,
+                    file_name_suffix=PARQUET_SUFFIX,
+                    shard_name_template=SHARD_TEMPLATE,
+                    num_shards=self._config.num_shards,
+                )
+            )
 
     def _sink(self, prefix: str) -> beam.io.WriteToText:
         return beam.io.WriteToText(
@@ -41,6 +65,11 @@ class WriteEnriched(beam.PTransform):
             shard_name_template=SHARD_TEMPLATE,
             num_shards=self._config.num_shards,
         )
+
+
+def dead_letter_branches(dead_letters) -> tuple:
+    """The dead-letter PCollections a sink is given: one, or a tuple of one per stage (see pipeline/build.py)."""
+    return tuple(dead_letters) if isinstance(dead_letters, (tuple, list)) else (dead_letters,)
 
 
 class FormatRecords(beam.PTransform):
@@ -53,12 +82,18 @@ class FormatRecords(beam.PTransform):
             | "CountEnriched" >> beam.Map(_count_article)
             | "EnrichedToJson" >> beam.Map(lambda article: to_json_line(enriched_record(article)))
         )
-        dead = (
+        return enriched, dead_letters | FormatDeadLetters()
+
+
+class FormatDeadLetters(beam.PTransform):
+    """Dead letters to dead-letter JSON lines, counting them."""
+
+    def expand(self, dead_letters):
+        return (
             dead_letters
             | "CountDeadLetters" >> beam.Map(count, "dead_letter")
             | "DeadLettersToJson" >> beam.Map(lambda dead: to_json_line(dead_letter_record(dead)))
         )
-        return enriched, dead
 
 
 def _count_article(article: Article) -> Article:

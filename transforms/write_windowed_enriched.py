@@ -11,7 +11,14 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import BoundedWindow, IntervalWindow
 
 from transforms.core.watch import window_label
-from transforms.write_enriched import DEAD_LETTER_PREFIX, ENRICHED_PREFIX, SUFFIX, FormatRecords
+from transforms.write_enriched import (
+    DEAD_LETTER_PREFIX,
+    ENRICHED_PREFIX,
+    SUFFIX,
+    FormatDeadLetters,
+    FormatRecords,
+    dead_letter_branches,
+)
 
 
 class WriteWindowedEnriched(beam.PTransform):
@@ -29,13 +36,19 @@ class WriteWindowedEnriched(beam.PTransform):
         self._window = window_seconds
 
     def expand(self, outputs):
-        enriched, dead = outputs | "FormatRecords" >> FormatRecords()
-        return (
-            enriched
-            | "WriteEnrichedFiles" >> beam.ParDo(_WriteWindowFilesFn(self._output, ENRICHED_PREFIX, self._window)),
-            dead
-            | "WriteDeadLetterFiles" >> beam.ParDo(_WriteWindowFilesFn(self._output, DEAD_LETTER_PREFIX, self._window)),
-        )
+        articles, dead_letters = outputs
+        branches = dead_letter_branches(dead_letters)
+        enriched, dead = (articles, branches[0]) | "FormatRecords" >> FormatRecords()
+        # Each stage's dead letters are written by their own writer, fused behind the stage: a Flatten
+        # would be a stage of its own, which the DirectRunner runs only once the endless source ends.
+        dead_files = [dead | "WriteDeadLetterFiles" >> self._writer(DEAD_LETTER_PREFIX)]
+        for index, branch in enumerate(branches[1:], 1):
+            lines = branch | f"FormatDeadLetters{index}" >> FormatDeadLetters()
+            dead_files.append(lines | f"WriteDeadLetterFiles{index}" >> self._writer(DEAD_LETTER_PREFIX))
+        return enriched | "WriteEnrichedFiles" >> self._writer(ENRICHED_PREFIX), tuple(dead_files)
+
+    def _writer(self, prefix: str) -> beam.ParDo:
+        return beam.ParDo(_WriteWindowFilesFn(self._output, prefix, self._window))
 
 
 class _WriteWindowFilesFn(beam.DoFn):

@@ -14,6 +14,9 @@ _C0_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
 # C1 controls carry mojibake that the repair can still use, so they go only after it has run.
 _C1_CONTROLS = re.compile(r"[\x80-\x9f]")
 _NEWLINES = re.compile(r"\r\n?|[\u2028\u2029\x85]")
+# U+0085 with text before or after it on its line is Windows-1252's `…` (byte 0x85) decoded as Latin-1;
+# alone on a line, or between line breaks, it is a line break (NEL).
+_NEL = re.compile(r"(\S[ \t]*)?\x85(?=([ \t]*\S)?)")
 # Removing a control character can expose mojibake that the repair then fixes: repeat until nothing changes.
 _MAX_REPAIR_PASSES = 3
 _INLINE_SPACE = re.compile(r"[ \t\u00a0\u3000]+")
@@ -47,10 +50,14 @@ def clean_text(
     """Clean one article body; paragraphs come out as non-empty lines separated by a blank line.
 
     Steps, each counted in `changes`: control characters removed (`control_chars_removed`), mojibake
-    repaired (`mojibake:<kind>`, see transforms.core.mojibake), lines removed by a boilerplate rule
-    (`rule:<name>`), hard-wrapped lines joined (`reflow_joins`); then runs of spaces collapse to one.
+    repaired (`mojibake:<kind>`, see transforms.core.mojibake, and `mojibake:c1_ellipsis`: a U+0085 with
+    text on its line is Windows-1252's `…` read as Latin-1, alone on a line it is a line break), lines
+    removed by a boilerplate rule (`rule:<name>`), hard-wrapped lines joined (`reflow_joins`); then runs of
+    spaces collapse to one.
     """
     changes: Counter[str] = Counter()
+    if fix_mojibake:
+        text, changes["mojibake:c1_ellipsis"] = _restore_ellipses(text)
     text = _NEWLINES.sub("\n", text)
     text, changes["control_chars_removed"] = _C0_CONTROLS.subn("", text)
     for _ in range(_MAX_REPAIR_PASSES):
@@ -71,6 +78,19 @@ def clean_text(
         text, changes["reflow_joins"] = reflow(text)
     paragraphs = (_INLINE_SPACE.sub(" ", line).strip() for line in text.split("\n"))
     return Cleaned(PARAGRAPH_BREAK.join(p for p in paragraphs if p), {k: v for k, v in sorted(changes.items()) if v})
+
+
+def _restore_ellipses(text: str) -> tuple[str, int]:
+    restored = 0
+
+    def ellipsis(match: re.Match[str]) -> str:
+        nonlocal restored
+        if match.group(1) is None and match.group(2) is None:
+            return match.group()
+        restored += 1
+        return (match.group(1) or "") + "\u2026"
+
+    return _NEL.sub(ellipsis, text), restored
 
 
 def _repair(text: str, fix: bool, changes: Counter[str]) -> str:

@@ -16,6 +16,7 @@ FTFY_CONFIG = ftfy.TextFixerConfig(
 )
 KINDS = (
     "ftfy",
+    "double_round_trip",
     "lost_byte_quote",
     "lost_byte_other",
     "dagger_quote",
@@ -37,6 +38,10 @@ _FTFY_INERT_RE = re.compile("[\t\n\x20-\x25\x27-\x7e]*")
 # variation selectors (ï) and emoji (ð). Other scripts' mojibake is ftfy's alone.
 _TRUNCATED_LEADS = b"\xc3\xc4\xc5\xe2\xef\xf0"
 
+# The Windows-1252 characters whose UTF-8 holds one of the lost bytes, in the order a second round trip
+# most likely took them: `”` (byte 0x94, common in `—` and `”`), then the lead bytes of Cyrillic, Greek,
+# combining marks and Arabic letters; `Á` (0xC1) never starts UTF-8.
+_OUTER_LOST = "”ÐÏÍÝÁ"
 _RDQUO, _LDQUO, _DAGGER, _REPLACEMENT = "\u201d", "\u201c", "\u2020", "\ufffd"
 _HYPHEN, _ZWJ, _RLM, _VS16 = "\u2010", "\u200d", "\u200f", "\ufe0f"
 # What ftfy's restore_byte_a0 makes of "E2 xx <lost byte> <space>": the character E2 xx A0.
@@ -64,6 +69,8 @@ def fix_mojibake(text: str) -> tuple[str, dict[str, int]]:
 
     Counts (every key of `KINDS` is always present):
     - ``ftfy``: lines (``\\n``-separated segments, as ftfy splits them) that ftfy changed.
+    - ``double_round_trip``: runs that went through the lossy round trip twice (``Ã¢â‚¬â€`` for ``—``),
+      peeled back to one round trip, which the other repairs then undo.
     - ``lost_byte_quote``: ``”`` restored where its last byte (0x9D) had been dropped, e.g. ``â€.``.
     - ``lost_byte_other``: another character restored from a UTF-8 sequence that lost one of the bytes
       Windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D), e.g. ``ï¸`` -> U+FE0F, ``Ãlvarez``.
@@ -77,13 +84,95 @@ def fix_mojibake(text: str) -> tuple[str, dict[str, int]]:
     counts = dict.fromkeys(KINDS, 0)
     # A repair can let ftfy see mojibake it passed over, so rounds go on until nothing changes.
     for _ in range(_MAX_ROUNDS):
-        fixed = _restore_quotes(_restore_lost_bytes(_fix_lines(text, counts), counts), counts)
+        fixed = _peel_second_round_trip(text, counts)
+        fixed = _restore_quotes(_restore_lost_bytes(_fix_lines(fixed, counts), counts), counts)
         if any(counts[kind] for kind in KINDS[1:]):
             fixed = _decode_leftovers(fixed, counts)
         if fixed == text:
             break
         text = fixed
     return text, counts
+
+
+def _peel_second_round_trip(text: str, counts: dict[str, int]) -> str:
+    """Undo the outer of two lossy round trips: a run of mojibake whose decoding is mojibake again.
+
+    The outer layer's lost bytes are put back where exactly the characters of `_OUTER_LOST` make the
+    decoded run whole UTF-8 again, e.g. ``Ã¢â‚¬â€`` -> ``â€”`` (then ``—``); one layer of mojibake is
+    left for the repairs that follow.
+    """
+
+    def peel(match: re.Match[str], whole: bool = False) -> str:
+        # Next to `�` a decoder replaced bytes instead of dropping them: that is ftfy's to repair.
+        if _REPLACEMENT in text[max(match.start() - 1, 0) : match.end() + 1]:
+            return match.group()
+        pieces = _parse(match.group())
+        out: list[str] = []
+        start = 0
+        for end in range(len(pieces) + 1):
+            if end < len(pieces) and pieces[end].kind != "plain":
+                continue
+            group = pieces[start:end]
+            out.append(_peeled(group, whole) if len(group) > 1 else _joined(group))
+            if end < len(pieces):
+                out.append(pieces[end].source)
+            start = end + 1
+        peeled = "".join(out)
+        counts["double_round_trip"] += peeled != match.group()
+        return peeled
+
+    before = counts["double_round_trip"]
+    text = _RUN_RE.sub(peel, text)
+    # Once the text shows lossy double trips, its whole double mojibake is peeled as well: ftfy would
+    # otherwise see lines of mixed layers and undo only one of them.
+    return _RUN_RE.sub(lambda match: peel(match, whole=True), text) if counts["double_round_trip"] > before else text
+
+
+def _joined(pieces: list[_Piece]) -> str:
+    return "".join(piece.source for piece in pieces)
+
+
+def _peeled(pieces: list[_Piece], whole: bool) -> str:
+    """The inner mojibake of consecutive outer sequences, or their source if it is not mojibake itself."""
+    inner = []
+    for piece in pieces:
+        if piece.kind == "mojibake":
+            choices = piece.candidates if piece.candidates[0] in _BYTE_OF else ()
+        else:
+            choices = _outer_candidates(bytes(_BYTE_OF[ch] for ch in piece.source))
+        if not choices:
+            return _joined(pieces)
+        inner.append(choices)
+    for i, choices in enumerate(inner[:-1]):
+        # Before 0x80-0x8F, Greek π-ώ (after Ï) are far more common than Cyrillic Ѐ-Џ (after Ð).
+        if "Ï" in choices and _BYTE_OF[inner[i + 1][0]] < 0x90:
+            inner[i] = ("Ï", *(ch for ch in choices if ch != "Ï"))
+    options = [""]
+    for choices in inner:
+        options = [done + ch for done in options for ch in choices][:64]
+    outer_lossy = any(piece.kind == "truncated" for piece in pieces)
+    for option in options:
+        parsed = _parse(option)
+        # Whole double mojibake, with no byte lost in either trip, is ftfy's: it undoes both at once.
+        lossy = whole or outer_lossy or any(piece.kind == "truncated" for piece in parsed)
+        if lossy and all(piece.kind != "plain" for piece in parsed) and not is_bad(_inner_text(parsed)):
+            return option
+    return _joined(pieces)
+
+
+def _inner_text(pieces: list[_Piece]) -> str:
+    return "".join(piece.candidates[0] for piece in pieces)
+
+
+def _outer_candidates(truncated: bytes) -> tuple[str, ...]:
+    """The characters of `_OUTER_LOST` whose UTF-8 is `truncated` with one lost byte put back."""
+    found = {
+        ch
+        for at in range(1, len(truncated) + 1)
+        for byte in _LOST_BYTES
+        if (ch := _decode(truncated[:at] + bytes([byte]) + truncated[at:])) and ch in _OUTER_LOST
+    }
+    return tuple(sorted(found, key=_OUTER_LOST.index))
 
 
 def _fix_lines(text: str, counts: dict[str, int]) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,16 +18,25 @@ EMBEDDING_FACTORIES = frozenset({"tok2vec", "transformer", "curated_transformer"
 
 def model_exists(name: str) -> bool:
     """Whether `name` is an installed spaCy pipeline package or a pipeline folder."""
-    import spacy.util
+    return package_folder(name) is not None or (Path(name) / "config.cfg").is_file()
 
-    return spacy.util.is_package(name) or (Path(name) / "config.cfg").is_file()
+
+def package_folder(name: str) -> Path | None:
+    """The folder of the installed pipeline package `name`, or None; found without importing it or spaCy
+    (the launcher of a multi-process run never needs spaCy, and importing it takes about a second)."""
+    try:
+        metadata.distribution(name)
+        spec = importlib.util.find_spec(name)
+    except Exception:  # noqa: BLE001 - a path or any other non-package name, as spacy.util.is_package treats it
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def model_info(name: str) -> dict[str, str]:
     """The pipeline's name and version from its meta.json, without loading it."""
-    import spacy.util
-
-    folder = spacy.util.get_package_path(name) if spacy.util.is_package(name) else Path(name)
+    folder = package_folder(name) or Path(name)
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     return {"name": f"{meta.get('lang', 'xx')}_{meta.get('name', Path(name).name)}", "version": meta["version"]}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from transforms.core.types import Article, DeadLetter, Source
@@ -80,6 +81,11 @@ def describe_exception(exc_type: type, exc_repr: str, trace: list[str] | None = 
     """A one-line error description from what Beam's exception handling hands over."""
     last = trace[-1].strip() if trace else ""
     return last or f"{exc_type.__name__}: {exc_repr}"
+
+
+def as_dead_letter(item: DeadLetter | tuple, describe: Callable[[tuple], DeadLetter]) -> DeadLetter:
+    """A dead letter as it is, or `describe`d from the (input, error) that Beam's exception handling caught."""
+    return item if isinstance(item, DeadLetter) else describe(item)
 
 
 def error_text(error: BaseException) -> str:

@@ -1,0 +1,302 @@
+"""run-report.html: the run summary and the output files of a run (or of every incremental run) made readable."""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import json
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from apache_beam.io.filesystems import FileSystems
+
+from pipeline.report_html import render
+from transforms.core.entity_index import build_index, index_line
+
+REPORT_NAME = "run-report.html"
+SUMMARY_NAME = "run-summary.json"
+TOP_ENTITIES = 10
+DEAD_EXAMPLES = 3
+SAMPLE_ARTICLES = 5
+DUPLICATE_CLUSTERS = 10
+LENGTH_BINS = (0, 500, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000)
+log = logging.getLogger(__name__)
+
+
+class ReportError(ValueError):
+    """The folder holds no run to report on."""
+
+
+class ReportData:
+    """Everything the report shows, gathered in one pass over the summaries and output files.
+
+    Memory stays bounded (counters, a few examples, the top index lines per label), except for the report of
+    several incremental runs, whose entity index is recounted from their records' entity groups.
+    """
+
+    def __init__(self) -> None:
+        self.summaries: list[dict[str, Any]] = []
+        self.enriched = 0
+        self.cleaning: Counter[str] = Counter()
+        self.cleaned_articles: Counter[str] = Counter()
+        self.mentions: Counter[str] = Counter()
+        self.lengths: Counter[int] = Counter()
+        self.length_max = 0
+        self.length_total = 0
+        self.languages: Counter[str] = Counter()
+        self.clusters: dict[str, dict[str, Any]] = {}
+        self.dead: Counter[tuple[str, str]] = Counter()
+        self.dead_examples: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        self.sample: list[tuple[str, dict[str, Any]]] = []
+        self.groups: Counter[str] = Counter()  # entity groups per label
+        self._top: dict[str, list[dict[str, Any]]] = defaultdict(list)  # the leading index lines per label
+        self.titles: dict[str, str | None] = {}
+        self._wanted: set[str] = set()
+        self._records_for_index: list[dict[str, Any]] | None = None
+
+    def rebuild_index_from_records(self) -> None:
+        """Several runs: their entity indexes may count records a later run superseded, so recount."""
+        self._records_for_index = []
+
+    def want_titles(self) -> None:
+        """Keep, while the records pass, the titles of the example articles of the top entity groups."""
+        if self._records_for_index is None:
+            self._wanted = {i for top in self._top_entities().values() for e in top for i in e["examples"]}
+
+    def add_record(self, record: dict[str, Any]) -> None:
+        self.enriched += 1
+        if record["id"] in self._wanted:
+            self.titles[record["id"]] = record.get("title")
+        for kind, count in (record.get("cleaning") or {}).items():
+            self.cleaning[kind] += count
+            self.cleaned_articles[kind] += 1
+        for entity in record.get("entities") or ():
+            self.mentions[entity["label"]] += 1
+        chars = len(record.get("text") or "")
+        self.lengths[sum(1 for edge in LENGTH_BINS[1:] if chars >= edge)] += 1
+        self.length_max = max(self.length_max, chars)
+        self.length_total += chars
+        if record.get("language"):
+            self.languages[record["language"]] += 1
+        duplicate = record.get("duplicate")
+        if isinstance(duplicate, dict) and duplicate.get("cluster") is not None:
+            cluster = self.clusters.setdefault(
+                str(duplicate["cluster"]), {"size": 0, "kind": duplicate.get("kind"), "examples": []}
+            )
+            cluster["size"] = max(cluster["size"], int(duplicate.get("size") or 0))
+            if len(cluster["examples"]) < 3:
+                cluster["examples"].append((record["id"], record.get("title") or ""))
+        entry = (
+            record["id"],
+            {
+                "id": record["id"],
+                "title": record.get("title"),
+                "chars": chars,
+                "entities": len(record.get("entities") or ()),
+            },
+        )
+        self.sample = heapq.nsmallest(SAMPLE_ARTICLES, [*self.sample, entry], key=lambda item: item[0])
+        if self._records_for_index is not None:
+            groups = record.get("entity_groups") or []
+            self._records_for_index.append({"id": record["id"], "title": record.get("title"), "entity_groups": groups})
+
+    def add_dead_letter(self, record: dict[str, Any]) -> None:
+        key = (record.get("stage") or "?", record.get("reason") or "?")
+        self.dead[key] += 1
+        if len(self.dead_examples[key]) < DEAD_EXAMPLES:
+            source = record.get("source") or {}
+            self.dead_examples[key].append(
+                {"id": record.get("id"), "path": source.get("path"), "error": str(record.get("error"))[:300]}
+            )
+
+    def add_index_line(self, line: dict[str, Any]) -> None:
+        """One line of the entity index; only the top lines per label are kept."""
+        self.groups[line["label"]] += 1
+        top = self._top[line["label"]]
+        top.append(line)
+        if len(top) >= 4 * TOP_ENTITIES:
+            top[:] = heapq.nsmallest(TOP_ENTITIES, top, key=_by_articles)
+
+    def data(self) -> dict[str, Any]:
+        """The renderer's input (pipeline/report_html.py)."""
+        if self._records_for_index is not None:
+            for key, stats in build_index(self._records_for_index).items():
+                self.add_index_line(index_line(key, stats))
+            self.titles = {record["id"]: record["title"] for record in self._records_for_index}
+        top_entities = {
+            label: [{**e, "examples": [(i, self.titles.get(i)) for i in e["examples"]]} for e in top]
+            for label, top in self._top_entities().items()
+        }
+        last = self.summaries[-1]
+        counts = _sum_counts(summary.get("counts", {}) for summary in self.summaries)
+        inputs = counts.get("inputs", 0)
+        return {
+            "title": last.get("output") if len(self.summaries) == 1 else _root(last.get("output", "")),
+            "runs": [s.get("incremental", {}).get("run") or s.get("output") for s in self.summaries],
+            "status": "succeeded" if all(s.get("status") == "succeeded" for s in self.summaries) else "failed",
+            "runner": last.get("runner"),
+            "started_at": self.summaries[0].get("started_at"),
+            "finished_at": last.get("finished_at"),
+            "counts": counts,
+            "invariant_ok": inputs == counts.get("enriched", 0) + counts.get("dead_letter", 0),
+            "dead_letter_ratio": round(counts.get("dead_letter", 0) / inputs, 6) if inputs else 0.0,
+            "dead_letters": [
+                {"stage": stage, "reason": reason, "count": n, "examples": self.dead_examples[(stage, reason)]}
+                for (stage, reason), n in self.dead.most_common()
+            ],
+            "cleaning": [(kind, total, self.cleaned_articles[kind]) for kind, total in self.cleaning.most_common()],
+            "entity_labels": self._labels(),
+            "top_entities": top_entities,
+            "languages": self.languages.most_common(),
+            "duplicates": self._duplicates(),
+            "lengths": self._lengths(),
+            "sample": [item for _, item in self.sample],
+            "throughput": self._throughput(),
+            "progress_samples": (last.get("progress") or {}).get("samples") if len(self.summaries) == 1 else None,
+            "versions": last.get("versions") or {},
+            "config": last.get("config"),
+        }
+
+    def _labels(self) -> list[tuple[str, int, int]]:
+        return [(label, n, self.groups[label]) for label, n in self.mentions.most_common()]
+
+    def _top_entities(self) -> dict[str, list[dict[str, Any]]]:
+        order = [label for label, _ in self.mentions.most_common()] + sorted(set(self.groups) - set(self.mentions))
+        return {
+            label: heapq.nsmallest(TOP_ENTITIES, self._top[label], key=_by_articles)
+            for label in order
+            if self._top.get(label)
+        }
+
+    def _duplicates(self) -> dict[str, Any] | None:
+        if not self.clusters:
+            return None
+        biggest = sorted(self.clusters.items(), key=lambda item: (-item[1]["size"], item[0]))[:DUPLICATE_CLUSTERS]
+        return {
+            "count": len(self.clusters),
+            "articles": sum(c["size"] for c in self.clusters.values()),
+            "by_kind": dict(Counter(c["kind"] or "?" for c in self.clusters.values())),
+            "clusters": [{"cluster": key, **value} for key, value in biggest],
+        }
+
+    def _lengths(self) -> dict[str, Any]:
+        if not self.enriched:
+            return {"bins": [], "stats": {}}
+        labels = [f"{LENGTH_BINS[i]:,}–{LENGTH_BINS[i + 1]:,}" for i in range(len(LENGTH_BINS) - 1)]
+        labels.append(f"≥ {LENGTH_BINS[-1]:,}")
+        return {
+            "bins": [(label, self.lengths[i]) for i, label in enumerate(labels)],
+            "stats": {"mean": round(self.length_total / self.enriched), "max": self.length_max},
+        }
+
+    def _throughput(self) -> dict[str, Any]:
+        rows: dict[str, Any] = {}
+        seconds = sum(_wall_s(s) or 0 for s in self.summaries)
+        inputs = _sum_counts(s.get("counts", {}) for s in self.summaries).get("inputs", 0)
+        rows["wall time (s)"] = round(seconds, 1)
+        rows["inputs per second, whole run"] = round(inputs / seconds, 2) if seconds else "-"
+        if len(self.summaries) == 1:
+            progress = self.summaries[0].get("progress") or {}
+            rows["start-up: job start to first article read (s)"] = progress.get("startup_s", "- (not measured)")
+            rows["inputs per second after start-up"] = progress.get("inputs_per_s", "- (not measured)")
+            totals = progress.get("totals")
+            if totals:
+                rows["input files, bytes"] = f"{totals['files']:,} files, {totals['bytes']:,} bytes"
+        return rows
+
+
+def write_report(output: str, run: str | None = None) -> str:
+    """Build `run-report.html` from a run's output folder (any Beam filesystem); returns where it was written.
+
+    `output` is either one run's folder (it holds run-summary.json) or an incremental output folder: then the
+    report covers every committed run, written to `output/run-report.html`, or only `run` (a `run=…` name or
+    `latest`), written into that run's folder.
+    """
+    output = output.rstrip("/")
+    if run is None and FileSystems.exists(f"{output}/{SUMMARY_NAME}"):
+        folders, data = [output], ReportData()
+        target = output
+    else:
+        from pipeline.incremental import LATEST, read_manifests
+
+        manifests = read_manifests(output)
+        if not manifests:
+            raise ReportError(f"{output}: neither a run-summary.json nor committed incremental runs (run=…/)")
+        if run == LATEST:
+            run = _read_text(f"{output}/{LATEST}").strip()
+        names = [m["run"] for m in manifests]
+        if run is not None and run not in names:
+            raise ReportError(f"{output}: no committed run {run!r} (runs: {', '.join(names)})")
+        folders = [f"{output}/{run}"] if run else [f"{output}/{name}" for name in names]
+        target = folders[0] if run else output
+        data = ReportData()
+    if len(folders) > 1:
+        data.rebuild_index_from_records()
+    for folder in folders:
+        _gather(folder, data, with_index=len(folders) == 1)
+    path = f"{target}/{REPORT_NAME}"
+    with FileSystems.create(path, mime_type="text/html") as handle:
+        handle.write(render(data.data()).encode("utf-8"))
+    log.info("run report written to %s", path)
+    return path
+
+
+def _gather(folder: str, data: ReportData, with_index: bool) -> None:
+    data.summaries.append(json.loads(_read_text(f"{folder}/{SUMMARY_NAME}")))
+    if with_index:
+        lines = list(_records(f"{folder}/entities-*.jsonl"))
+        for line in lines:
+            data.add_index_line(line)
+        if not lines:  # an output written before the entity index existed
+            data.rebuild_index_from_records()
+    data.want_titles()
+    for record in _records(f"{folder}/enriched-*.jsonl"):
+        data.add_record(record)
+    for record in _records(f"{folder}/dead-letter-*.jsonl"):
+        data.add_dead_letter(record)
+
+
+def _records(pattern: str) -> Iterator[dict[str, Any]]:
+    for meta in sorted(_match(pattern), key=lambda meta: meta.path):
+        with FileSystems.open(meta.path, compression_type="uncompressed") as handle:
+            for line in handle:
+                if line.strip():
+                    yield json.loads(line)
+
+
+def _read_text(path: str) -> str:
+    with FileSystems.open(path, compression_type="uncompressed") as handle:
+        return handle.read().decode("utf-8")
+
+
+def _match(pattern: str) -> list:
+    try:
+        return FileSystems.match([pattern])[0].metadata_list
+    except Exception:  # noqa: BLE001 - Beam raises BeamIOError, or the scheme's own error, for "nothing there"
+        return []
+
+
+def _by_articles(line: dict[str, Any]) -> tuple[int, int, str]:
+    return -line["articles"], -line["mentions"], line["name"]
+
+
+def _sum_counts(counts: Iterable[dict[str, Any]]) -> dict[str, int]:
+    total: Counter[str] = Counter()
+    for item in counts:
+        total.update({key: value for key, value in item.items() if isinstance(value, int)})
+    return dict(total)
+
+
+def _wall_s(summary: dict[str, Any]) -> float | None:
+    try:
+        start = dt.datetime.fromisoformat(summary["started_at"])
+        end = dt.datetime.fromisoformat(summary["finished_at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (end - start).total_seconds()
+
+
+def _root(run_output: str) -> str:
+    return run_output.rsplit("/", 1)[0] if "/run=" in run_output else run_output
