@@ -15,6 +15,7 @@ setup(
         "ftfy==6.3.1",
         "charset-normalizer>=3.4,<4",
         "PyYAML>=6.0,<7",
+        "py3langid==0.4.0",
         # Beam imports its BigQuery client at start and warns on standard error, in every worker process,
         # when apitools is missing; the pins are Beam 2.77's own (its `gcp` extra).
         "google-apitools==0.5.31; python_version < '3.13'",

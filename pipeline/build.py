@@ -8,6 +8,7 @@ import apache_beam as beam
 
 from pipeline.config import Config
 from transforms import CleanArticles, ReadArticles, StripCorpusBoilerplate, TagEntities, WriteEnriched
+from transforms.identify_language import IdentifyLanguage
 from transforms.strip_corpus_boilerplate import LineLedger
 from transforms.watch_articles import WatchArticles
 from transforms.write_windowed_enriched import WriteWindowedEnriched
@@ -55,7 +56,8 @@ def enrich(
     cleaned, clean_dead = articles | "CleanArticles" >> CleanArticles(config.clean)
     boilerplate = StripCorpusBoilerplate(config.clean.corpus_boilerplate, temp_root, line_ledger)
     cleaned = cleaned | "StripCorpusBoilerplate" >> boilerplate
+    cleaned, language_dead = cleaned | "IdentifyLanguage" >> IdentifyLanguage(config.language)
     tagged, tag_dead = cleaned | "TagEntities" >> TagEntities(config.tag)
     # Each stage's dead letters go to the sink on their own: a streaming sink writes them where they arise.
-    dead_letters = (read_dead, clean_dead, tag_dead)
+    dead_letters = (read_dead, clean_dead, language_dead, tag_dead)
     _ = (tagged, dead_letters) | "WriteEnriched" >> sink

@@ -80,6 +80,18 @@ class TagConfig:
     labels: tuple[str, ...] = ()
     keep_components: tuple[str, ...] = ()
     harmonise: bool = True
+    models: dict[str, str] = field(default_factory=dict)
+    tag_undetermined: bool = False
+    titles: bool = True
+
+
+@dataclass(frozen=True)
+class LanguageConfig:
+    prefix_chars: int = 2_000
+    min_chars: int = 10
+    min_score: float = 0.3
+    candidates: tuple[str, ...] = ()
+    keep: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,7 @@ class Config:
     read: ReadConfig = field(default_factory=ReadConfig)
     clean: CleanConfig = field(default_factory=CleanConfig)
     tag: TagConfig = field(default_factory=TagConfig)
+    language: LanguageConfig = field(default_factory=LanguageConfig)
     write: WriteConfig = field(default_factory=WriteConfig)
     incremental: IncrementalConfig = field(default_factory=IncrementalConfig)
     max_dead_letter_ratio: float = 1.0
@@ -233,3 +246,37 @@ def _check(config: Config, origin: str) -> None:
             f"{origin}: tag.model: {config.tag.model!r} is neither an installed spaCy pipeline package nor a "
             "pipeline folder (pip install the model package, or give a path)"
         )
+    _check_languages(config, origin)
+
+
+def _check_languages(config: Config, origin: str) -> None:
+    from transforms.core.nlp import model_exists
+
+    language = config.language
+    if not 0 < language.prefix_chars <= 1_000_000:
+        raise ConfigError(f"{origin}: language.prefix_chars: value out of range")
+    if language.min_chars < 0:
+        raise ConfigError(f"{origin}: language.min_chars: value out of range")
+    if not 0.0 <= language.min_score <= 1.0:
+        raise ConfigError(f"{origin}: language.min_score: value out of range")
+    for key, codes in (("language.candidates", language.candidates), ("language.keep", language.keep)):
+        for index, code in enumerate(codes):
+            if not re.fullmatch(r"[a-z]{2,3}", code):
+                raise ConfigError(f"{origin}: {key}[{index}]: {code!r} is not a lower-case language code like 'fr'")
+    if language.candidates:
+        from transforms.core.language import load_identifier
+
+        try:
+            load_identifier(language.candidates)
+        except ValueError as error:
+            raise ConfigError(f"{origin}: language.candidates: {error}") from error
+    for code, model in config.tag.models.items():
+        if not isinstance(code, str) or not re.fullmatch(r"[a-z]{2,3}", code):
+            raise ConfigError(
+                f"{origin}: tag.models.{code}: keys are lower-case language codes like 'fr' (quote 'no' in YAML)"
+            )
+        if not isinstance(model, str) or not model_exists(model):
+            raise ConfigError(
+                f"{origin}: tag.models.{code}: {model!r} is neither an installed spaCy pipeline package nor a "
+                "pipeline folder (pip install the model package, or give a path)"
+            )

@@ -73,6 +73,7 @@ def config_fingerprint(config: Config, versions_info: dict[str, Any]) -> str:
         "read": dataclasses.asdict(config.read),
         "clean": dataclasses.asdict(config.clean),
         "tag": {key: value for key, value in dataclasses.asdict(tag).items() if key != "batch_size"},
+        "language": dataclasses.asdict(config.language),
     }
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode("utf-8")).hexdigest()[:20]
 

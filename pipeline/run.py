@@ -109,6 +109,7 @@ def execute(
         write_summary(output, summary)
         raise JobFailed(f"the job failed: {type(error).__name__}: {error}") from error
     counts = _counters(result)
+    summary.update(_breakdowns(counts))
     ratio = round(counts["dead_letter"] / counts["inputs"], 6) if counts["inputs"] else 0.0
     invariant_ok = counts["inputs"] == counts["enriched"] + counts["dead_letter"]
     summary.update(
@@ -146,6 +147,20 @@ def _counters(result: beam.runners.runner.PipelineResult) -> dict[str, int]:
         value = counter.committed if counter.committed is not None else counter.attempted
         totals[counter.key.metric.name] = totals.get(counter.key.metric.name, 0) + (value or 0)
     return totals
+
+
+def _breakdowns(counts: dict[str, int]) -> dict[str, dict[str, int]]:
+    """Take the per-language counters (`language:<code>`, `ner_skipped:<code>`) out of `counts`: articles
+    per identified language, and articles not tagged for want of a model, per language."""
+    breakdowns: dict[str, dict[str, int]] = {"languages": {}, "ner_skipped_by_language": {}}
+    for name in sorted(counts):
+        prefix, sep, code = name.partition(":")
+        section = {"language": "languages", "ner_skipped": "ner_skipped_by_language"}.get(prefix)
+        if sep and section:
+            value = counts.pop(name)
+            if value:
+                breakdowns[section][code] = value
+    return breakdowns
 
 
 def write_summary(output: str, summary: dict[str, Any]) -> None:

@@ -298,3 +298,79 @@ def test_a_name_whose_key_is_one_of_its_tokens_is_not_joined_to_itself():
     assert all(text[e.start : e.end] == e.text for e in entities)
     groups = group_entities(entities)
     assert [(g.name, g.mentions) for g in groups] == [("Hive", (0, 2)), ("Brian Reich", (1, 3))]
+
+
+def test_a_surname_in_the_title_joins_the_full_name_in_the_text() -> None:
+    from transforms.core.entity_post import group_article_entities, harmonise_title
+
+    text = "Tony Blair spoke in London. Labour agreed."
+    title = "Blair hails Labour win"
+    entities = harmonise(text, tag(text, ("Tony Blair", "PERSON"), ("London", "GPE"), ("Labour", "ORG")))
+    # The model called the headline's "Blair" an ORG and missed "Labour": the text decides both.
+    title_entities = harmonise_title(text, entities, title, tag(title, ("Blair", "ORG")))
+
+    assert title_entities == [Entity("Blair", "PERSON", 0, 5), Entity("Labour", "ORG", 12, 18)]
+    assert all(title[e.start : e.end] == e.text for e in title_entities)
+    groups = group_article_entities(entities, title_entities)
+    assert groups == [
+        EntityGroup("Tony Blair", "PERSON", (0,), (0,)),
+        EntityGroup("London", "GPE", (1,), ()),
+        EntityGroup("Labour", "ORG", (2,), (1,)),
+    ]
+
+
+def test_a_name_only_in_the_title_is_a_group_of_its_own_and_the_text_is_unchanged() -> None:
+    from transforms.core.entity_post import group_article_entities, harmonise_title
+
+    text = "Shares rose on Monday in Tokyo."
+    title = "Sony results lift Nikkei"
+    entities = harmonise(text, tag(text, ("Monday", "DATE"), ("Tokyo", "GPE")))
+    title_entities = harmonise_title(text, entities, title, tag(title, ("Sony", "ORG"), ("Nikkei", "ORG")))
+
+    assert [e.text for e in title_entities] == ["Sony", "Nikkei"]
+    assert [(g.name, g.mentions, g.title_mentions) for g in group_article_entities(entities, title_entities)] == [
+        ("Tokyo", (1,), ()),
+        ("Sony", (), (0,)),
+        ("Nikkei", (), (1,)),
+    ]
+    assert group_article_entities(entities, []) == group_entities(entities)
+
+
+def test_the_text_corrects_the_headlines_mistakes() -> None:
+    from transforms.core.entity_post import harmonise_title
+
+    text = "The actress Julia Roberts will star. Tony Blair said Labour would win. The tsunami hit the coast."
+    entities = harmonise(
+        text, tag(text, ("Julia Roberts", "PERSON"), ("Tony Blair", "PERSON"), ("Labour", "ORG"))
+    )
+    title = "Actress Roberts, Blair Labour and Tsunami - Blair in Acme Town"
+    raw = tag(
+        title,
+        ("Actress Roberts", "PERSON"),
+        ("Blair Labour", "PERSON"),
+        ("Tsunami", "GPE"),
+        ("- Blair", "ORG"),
+        ("Acme Town", "GPE"),
+    )
+
+    fitted = harmonise_title(text, entities, title, raw, propagate=False)
+
+    assert labelled(fitted) == [
+        ("Roberts", "PERSON"),
+        ("Blair", "PERSON"),
+        ("Labour", "ORG"),
+        ("Blair", "PERSON"),
+        ("Acme Town", "GPE"),
+    ]
+    assert_valid(title, fitted)
+
+
+def test_a_title_name_is_not_cut_down_to_a_name_of_the_text_inside_it() -> None:
+    from transforms.core.entity_post import harmonise_title
+
+    text = "Robert De Niro starred in a film made by Yangtze Pictures, shot by the Yangtze."
+    entities = harmonise(text, tag(text, ("Robert De Niro", "PERSON"), ("Yangtze", "LOC", 1)))
+    title = "De Niro backs Yangtze Electric"
+    raw = tag(title, ("De Niro", "PERSON"), ("Yangtze Electric", "ORG"))
+
+    assert labelled(harmonise_title(text, entities, title, raw, propagate=False)) == labelled(raw)

@@ -265,7 +265,7 @@ def _hostile_folder(root: Path) -> dict[str, list[str]]:
         "image.txt": (PNG, ["binary_content"]),
         "mixed.txt": ("Café in Geneva ".encode() + "naïve".encode("cp1252"), ["enriched"]),
         "controls.txt": (b"Joe Biden\x00 visited\x07 Geneva\x1b.\n\n" + GOOD.encode(), ["enriched"]),
-        "one-line.txt": ((("lorem " * 400_000) + "Joe Biden").encode(), ["enriched"]),
+        "one-line.txt": ((("the cat sat on the mat " * 110_000) + "Joe Biden").encode(), ["enriched"]),
         "too-large.txt": (b"z" * 3_100_000, ["too_large"]),
         "truncated.txt.gz": (gzip.compress(GOOD.encode() * 50)[:60], ["corrupt_file"]),
         "truncated.jsonl.bz2": (bz2.compress(GOOD.encode() * 50)[:60], ["corrupt_file"]),
@@ -289,7 +289,8 @@ def _hostile_folder(root: Path) -> dict[str, list[str]]:
             ],
         ),
         "array.json": (b'[{"text": "Joe Biden."}, "text"]', ["enriched", "not_an_object"]),
-        "rtl.txt": ("مرحبا بكم في Geneva. שלום Joe Biden 🎉 𝔘.".encode(), ["enriched"]),
+        # English with right-to-left runs (identified as English, so the English model tags it).
+        "rtl.txt": ("They said مرحبا بكم in Geneva, then שלום to Joe Biden 🎉 𝔘 at the talks.".encode(), ["enriched"]),
         "dir.txt/inside.txt": (GOOD.encode(), ["enriched"]),
         "blank.jsonl": (b"\n\n", ["empty_input"]),
         "ignored.png": (PNG, []),

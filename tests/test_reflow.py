@@ -93,3 +93,26 @@ def test_is_idempotent_and_only_removes_line_breaks(text):
     assert reflow(reflowed) == (reflowed, 0)
     assert re.sub(r"\s", "", reflowed) == re.sub(r"\s", "", text)
     assert reflowed.count("\n") == text.count("\n") - joins
+
+
+def test_chinese_and_japanese_lines_are_joined_without_a_space():
+    chinese = (
+        "国家统计局今天发布的数据显示，今年前三季度全国居民人均可支配收入\n"
+        "比上年同期名义增长百分之五点三，扣除价格因素实际增长百分之四点九。\n"
+        "其中城镇居民人均可支配收入增长百分之四点五，农村居民增长百分之六。\n"
+    )
+    reflowed, joins = reflow(chinese)
+    assert (reflowed, joins) == (chinese.replace("\n", "") + "\n", 2)
+    japanese = (
+        "東京都は今日、新しい交通計画を発表し、来年から市内の主要な駅の周辺で\n"
+        "バスの運行本数を増やすと明らかにした。\n"
+    )
+    assert reflow(japanese) == (japanese.replace("で\nバ", "でバ"), 1)
+
+
+def test_korean_lines_keep_the_space_between_words():
+    korean = (
+        "서울시는 오늘 새로운 교통 계획을 발표하고 내년부터 시내 주요 역 주변에서\n"
+        "버스 운행 횟수를 늘리겠다고 밝혔다. 시민들의 반응은 대체로 긍정적이었다.\n"
+    )
+    assert reflow(korean) == (korean.replace("주변에서\n버스", "주변에서 버스"), 1)

@@ -26,7 +26,8 @@ def _record(article_id: str, groups, **extra) -> dict:
     entities = [{"text": name, "label": label, "start": 0, "end": 1} for label, name, n in groups for _ in range(n)]
     mention, entity_groups = 0, []
     for label, name, n in groups:
-        entity_groups.append({"name": name, "label": label, "count": n, "mentions": list(range(mention, mention + n))})
+        mentions = list(range(mention, mention + n))
+        entity_groups.append({"name": name, "label": label, "count": n, "mentions": mentions, "title_mentions": []})
         mention += n
     return {
         "schema_version": "1.0",

@@ -26,7 +26,7 @@ class IndexEntities(beam.PTransform):
 
 
 def _entity_groups(article: Article) -> Iterable[tuple[Key, tuple[str, int]]]:
-    groups = ((group.label, group.name, len(group.mentions)) for group in article.entity_groups)
+    groups = ((g.label, g.name, len(g.mentions) + len(g.title_mentions)) for g in article.entity_groups)
     for key, mentions in distinct_groups(groups):
         yield key, (article.id, mentions)
 

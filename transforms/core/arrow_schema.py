@@ -32,6 +32,7 @@ ENTITY_GROUP = pa.struct(
         pa.field("label", pa.string(), nullable=False),
         pa.field("count", pa.int64(), nullable=False),
         pa.field("mentions", pa.list_(pa.int64()), nullable=False),
+        pa.field("title_mentions", pa.list_(pa.int64())),
     ]
 )
 MODEL = pa.struct([pa.field("name", pa.string()), pa.field("version", pa.string())])
@@ -51,6 +52,10 @@ ENRICHED = pa.schema(
         pa.field("entities", pa.list_(ENTITY), nullable=False),
         pa.field("entity_groups", pa.list_(ENTITY_GROUP), nullable=False),
         pa.field("model", MODEL),
+        pa.field("language", pa.string()),
+        pa.field("language_score", pa.float64()),
+        pa.field("title_entities", pa.list_(ENTITY)),
+        pa.field("ner", pa.struct([pa.field("skipped", pa.string())])),
     ]
 )
 JSON_COLUMNS = frozenset({"metadata"})

@@ -311,3 +311,121 @@ def _canonical(entities: list[Entity], mentions: list[int]) -> str:
     """The longest full form among the mentions, without a leading "the" or a possessive."""
     forms = [_bare(entities[i].text) for i in mentions]
     return max(forms, key=lambda form: (len(form.split()), len(form), not form.isupper()))
+
+
+TITLE_SEPARATOR = "\n\n"
+
+
+def harmonise_title(
+    text: str, entities: list[Entity], title: str, title_entities: list[Entity], *, propagate: bool = True
+) -> list[Entity]:
+    """The title's entities harmonised with the article's (already harmonised) `entities`; offsets index `title`.
+
+    The title is read as a last paragraph after the text: its mentions vote with the text's, a name the
+    text labels keeps that label in the title ("Blair" is PERSON where the text has "Tony Blair"), and, if
+    `propagate`, names the text tagged are tagged where the title has them untagged. Then the text corrects
+    the headline's mistakes (see `_fitted_to_text`). The text's entities are not changed.
+    """
+    offset = len(text) + len(TITLE_SEPARATOR)
+    shifted = [Entity(e.text, e.label, e.start + offset, e.end + offset) for e in _checked(title, title_entities)]
+    combined = harmonise(text + TITLE_SEPARATOR + title, [*entities, *shifted], propagate=propagate)
+    text_labels = {_key(e.text): e.label for e in entities if e.label in NAME_LABELS}
+    labels = {**_vote(combined), **text_labels}
+    title_entities = [
+        _relabelled(Entity(e.text, e.label, e.start - offset, e.end - offset), labels)
+        for e in combined
+        if e.start >= offset
+    ]
+    return _fitted_to_text(text, entities, title_entities)
+
+
+_LEADING_NON_WORD = re.compile(r"\A[\W_]+")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _fitted_to_text(text: str, entities: list[Entity], title_entities: list[Entity]) -> list[Entity]:
+    """Headline mistakes corrected by what the text says: a name-like title entity the text does not name
+    loses leading punctuation ("- Blair"); if it holds names the text tagged and otherwise only words the
+    text writes in lower case, it becomes those names ("Actress Roberts" after "Julia Roberts", "Blair
+    Labour" after "Tony Blair" and "Labour", but "De Niro" stays); if every word of it is written in lower
+    case in the text, it was a common word capitalised by the headline ("Tsunami"), and goes."""
+    names = _text_names(entities)
+    labels = {_key(form): label for form, label in names.items()}
+    lower_words = _LowerWords(text)
+    fitted = []
+    for e in title_entities:
+        if e.label in NAME_LABELS and _key(e.text) not in labels:
+            e = _without_leading_punctuation(e)
+        if e.label not in NAME_LABELS or _key(e.text) in labels:
+            fitted.append(_relabelled(e, labels))
+        elif (parts := _known_parts(e, names)) and _common_words_between(e, parts, lower_words):
+            fitted.extend(parts)
+        elif not _common_words(e.text, lower_words):
+            fitted.append(e)
+    return fitted
+
+
+def _without_leading_punctuation(e: Entity) -> Entity:
+    lead = _LEADING_NON_WORD.match(e.text)
+    if lead is None or lead.end() == len(e.text):
+        return e
+    return Entity(e.text[lead.end() :], e.label, e.start + lead.end(), e.end)
+
+
+def _common_words(surface: str, lower_words: _LowerWords) -> bool:
+    """Whether every word of `surface` is written in lower case somewhere in the text."""
+    words = _WORD.findall(surface)
+    return bool(words) and all(word.casefold() in lower_words for word in words)
+
+
+def _common_words_between(e: Entity, parts: list[Entity], lower_words: _LowerWords) -> bool:
+    """Whether every word of `e` outside `parts` is a common word of the text ("Actress" but not "De")."""
+    bounds = [e.start, *(i for part in parts for i in (part.start, part.end)), e.end]
+    rest = " ".join(e.text[a - e.start : b - e.start] for a, b in zip(bounds[::2], bounds[1::2], strict=True))
+    return all(word.casefold() in lower_words for word in _WORD.findall(rest))
+
+
+def _text_names(entities: list[Entity]) -> dict[str, str]:
+    """Surface form -> label of the text's names: each name-like entity as cited, and full names' surnames."""
+    names: dict[str, str] = {}
+    for e in entities:
+        if e.label not in NAME_LABELS:
+            continue
+        forms = [_bare(e.text)]
+        if e.label == "PERSON" and (tokens := _full_name(e.text)):
+            forms.append(tokens[-1])
+        for form in forms:
+            if _propagatable(form):
+                names.setdefault(form, e.label)
+    return names
+
+
+def _known_parts(e: Entity, names: dict[str, str]) -> list[Entity]:
+    """The text's names found as whole words inside `e`, longer names first, without overlaps."""
+    taken = _Spans([])
+    parts = []
+    for form in sorted(names, key=len, reverse=True):
+        for start in _occurrences(e.text, form, 0):
+            end = start + len(form)
+            if not taken.overlaps(start, end):
+                taken.add(start, end)
+                parts.append(Entity(form, names[form], e.start + start, e.start + end))
+    return sorted(parts, key=lambda part: part.start)
+
+
+def group_article_entities(entities: list[Entity], title_entities: list[Entity]) -> list[EntityGroup]:
+    """`group_entities` over the text's and the title's mentions together ("Blair" in the title joins
+    "Tony Blair" in the text); a group's `title_mentions` index `title_entities`. The title counts as
+    coming after the text, so groups are in order of first mention in the text, title-only ones last."""
+    offset = max((e.end for e in entities), default=0) + len(TITLE_SEPARATOR)
+    shifted = [Entity(e.text, e.label, e.start + offset, e.end + offset) for e in title_entities]
+    count = len(entities)
+    return [
+        EntityGroup(
+            group.name,
+            group.label,
+            tuple(i for i in group.mentions if i < count),
+            tuple(i - count for i in group.mentions if i >= count),
+        )
+        for group in group_entities([*entities, *shifted])
+    ]

@@ -10,7 +10,7 @@ from typing import Any
 
 from transforms.core.types import Article, DeadLetter, Source
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 def enriched_record(article: Article) -> dict[str, Any]:
@@ -30,10 +30,30 @@ def enriched_record(article: Article) -> dict[str, Any]:
             for entity in article.entities
         ],
         "entity_groups": [
-            {"name": group.name, "label": group.label, "count": len(group.mentions), "mentions": list(group.mentions)}
+            {
+                "name": group.name,
+                "label": group.label,
+                "count": len(group.mentions) + len(group.title_mentions),
+                "mentions": list(group.mentions),
+                "title_mentions": list(group.title_mentions),
+            }
             for group in article.entity_groups
         ],
         "model": article.model,
+        **_language_fields(article),
+    }
+
+
+def _language_fields(article: Article) -> dict[str, Any]:
+    """Schema 1.1: the article's language, its title's entities, and why it was not tagged, if it was not."""
+    return {
+        "language": article.language,
+        "language_score": article.language_score,
+        "title_entities": [
+            {"text": entity.text, "label": entity.label, "start": entity.start, "end": entity.end}
+            for entity in article.title_entities
+        ],
+        "ner": {"skipped": article.ner_skipped} if article.ner_skipped else None,
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # Reuters-21578 wraps at 65 columns, e-mail at 72-78; one-paragraph-per-line text has far longer lines, and
 # narrower text is a list, a poem or an address rather than wrapped prose.
@@ -14,7 +15,8 @@ _NUMBERED_RE = re.compile(r"\(?(?:\d{1,3}|[A-Za-z]|[ivxIVX]{1,4})[.)](?:\s|$)")
 # Columns: runs of spaces that do not follow the end of a sentence, one of three or more, or two of two.
 _GAP_RE = re.compile(r"(?<=[^\s.!?:;,])( {2,}|\t)(?=\S)")
 _NUMBER_RE = re.compile(r"[-+(]?[$£€]?\d[\d.,/:%]*\)?[%,.]?")
-_SENTENCE_END = tuple(".!?:;\"'”’)")
+_SENTENCE_END = tuple(".!?:;\"'”’)") + tuple("。！？：；」』）")
+_HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
 
 
 def reflow(text: str) -> tuple[str, int]:
@@ -24,9 +26,9 @@ def reflow(text: str) -> tuple[str, int]:
     wrapper at that width would make (the next line's first word would not have fitted) fall mid-sentence.
     Then those breaks are joined, and so are breaks after a line that stops mid-sentence (Reuters' first
     lines, shortened by the removed dateline). Joins use one space, or none after a hyphen between word
-    characters (`co-` + `operation` stays `co-operation`). Blank lines, indented lines (paragraph starts),
-    list items, table rows and upper-case headings among mixed-case lines keep their breaks; nothing else
-    in the text changes.
+    characters (`co-` + `operation` stays `co-operation`) or between two Chinese or Japanese characters
+    (written without spaces). Blank lines, indented lines (paragraph starts), list items, table rows and
+    upper-case headings among mixed-case lines keep their breaks; nothing else in the text changes.
     """
     joins = 0
     # A joined line can become the widest one and make the next break look like a wrap, so passes go on until
@@ -107,4 +109,11 @@ def _join(line: str, following: str) -> str:
     line = line.rstrip()
     if line.endswith("-") and line[-2:-1].isalnum() and following[:1].isalnum():
         return line + following
+    if _unspaced(line[-1:]) and _unspaced(following[:1]):
+        return line + following
     return line + " " + following
+
+
+def _unspaced(char: str) -> bool:
+    """A wide character of a script written without spaces (Chinese, Japanese; Korean spaces its words)."""
+    return bool(char) and unicodedata.east_asian_width(char) in ("W", "F") and _HANGUL.match(char) is None

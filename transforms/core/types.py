@@ -37,6 +37,8 @@ class EntityGroup:
     name: str
     label: str
     mentions: tuple[int, ...]
+    # Its mentions in the article's title: indices into the article's `title_entities`.
+    title_mentions: tuple[int, ...] = ()
 
 
 @dataclass(slots=True)
@@ -54,6 +56,11 @@ class Article:
     entities: list[Entity] = field(default_factory=list)
     entity_groups: list[EntityGroup] = field(default_factory=list)
     model: dict[str, str] | None = None
+    language: str | None = None
+    language_score: float | None = None
+    title_entities: list[Entity] = field(default_factory=list)
+    # Why the article was not tagged (e.g. `no_model_for_language`), or None.
+    ner_skipped: str | None = None
 
     def replace(self, **changes: Any) -> Article:
         return dataclasses.replace(self, **changes)

@@ -1,0 +1,66 @@
+"""Language identification with py3langid's bundled model, and routing of languages to spaCy pipelines."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from py3langid.langid import LanguageIdentifier
+
+UNDETERMINED = "und"
+# What the identifier cannot weigh: digits, punctuation, symbols and space carry no language.
+_NO_LANGUAGE = re.compile(r"[\W\d_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Identified:
+    """An article's language (ISO 639-1, or `und`) and the identifier's confidence in it (0-1)."""
+
+    language: str
+    score: float
+
+
+def load_identifier(candidates: Iterable[str] = ()) -> LanguageIdentifier:
+    """py3langid's bundled model (no download), restricted to `candidates` or else to its ISO 639-1 languages.
+
+    The model also knows some languages by three-letter codes only (`yue`, `ace`…) and `zxx` (no language);
+    the record promises ISO 639-1, so those are left out unless named. Raises ValueError for an unknown code.
+    """
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    languages = set(candidates) or {code for code in identifier.labels if len(code) == 2}
+    identifier.set_languages(sorted(languages))
+    return identifier
+
+
+def identify(
+    identifier: LanguageIdentifier, text: str, *, prefix_chars: int, min_chars: int, min_score: float
+) -> Identified:
+    """The language of the first `prefix_chars` characters of `text` (the cost stays flat for huge articles).
+
+    `und` when those hold fewer than `min_chars` letters (digits, punctuation and spaces do not count) or
+    when the identifier's confidence is below `min_score`; the score is reported either way.
+    """
+    prefix = text[:prefix_chars]
+    if len(_NO_LANGUAGE.sub("", prefix)) < min_chars:
+        return Identified(UNDETERMINED, 0.0)
+    language, score = identifier.classify(prefix)
+    score = round(float(score), 4)
+    return Identified(language if score >= min_score else UNDETERMINED, score)
+
+
+def route(language: str, default_model: str, models: Mapping[str, str], tag_undetermined: bool) -> str | None:
+    """The spaCy pipeline that tags an article in `language`, or None if none should.
+
+    English goes to `default_model` unless `models` names another; `und` goes to `default_model` only if
+    `tag_undetermined`.
+    """
+    if language in models:
+        return models[language]
+    if language == "en" or (language == UNDETERMINED and tag_undetermined):
+        return default_model
+    return None

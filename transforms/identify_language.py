@@ -1,0 +1,67 @@
+"""IdentifyLanguage: each article's language from a prefix of its cleaned text; unwanted languages dead-lettered."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import apache_beam as beam
+from apache_beam.utils import shared
+
+from transforms.core.language import identify, load_identifier
+from transforms.core.types import Article, DeadLetter
+from transforms.metrics import count
+
+if TYPE_CHECKING:
+    from pipeline.config import LanguageConfig
+
+DEAD_LETTER = "dead_letter"
+
+
+class IdentifyLanguage(beam.PTransform):
+    """Set every article's `language` and `language_score`; returns (articles, dead letters), the dead letters
+    being the articles in a language outside `language.keep` (`language_filtered`) when that list is given."""
+
+    def __init__(self, config: LanguageConfig) -> None:
+        super().__init__()
+        self._config = config
+
+    def expand(self, articles):
+        identified = articles | "Identify" >> beam.ParDo(_IdentifyFn(self._config)).with_outputs(
+            DEAD_LETTER, main="articles"
+        )
+        return identified["articles"], identified[DEAD_LETTER]
+
+
+class _Identifier:
+    """A weak-referenceable holder, as `shared.Shared` requires, for the identifier of one process."""
+
+    def __init__(self, candidates: tuple[str, ...]) -> None:
+        self.identifier = load_identifier(candidates)
+
+
+class _IdentifyFn(beam.DoFn):
+    def __init__(self, config: LanguageConfig) -> None:
+        self._config = config
+        self._shared = shared.Shared()
+
+    def setup(self) -> None:
+        candidates = self._config.candidates
+        self._identifier = self._shared.acquire(lambda: _Identifier(candidates), tag=f"py3langid:{candidates}")
+
+    def process(self, article: Article) -> Iterator[Article | beam.pvalue.TaggedOutput]:
+        config = self._config
+        found = identify(
+            self._identifier.identifier,
+            article.text,
+            prefix_chars=config.prefix_chars,
+            min_chars=config.min_chars,
+            min_score=config.min_score,
+        )
+        count(article, f"language:{found.language}")
+        if config.keep and found.language not in config.keep:
+            message = f"language {found.language!r} (score {found.score}) is not in language.keep"
+            dead = DeadLetter(article.source, "language", "language_filtered", message, article.id)
+            yield beam.pvalue.TaggedOutput(DEAD_LETTER, dead)
+            return
+        yield article.replace(language=found.language, language_score=found.score)
