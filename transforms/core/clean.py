@@ -78,8 +78,15 @@ def clean_text(
         text, changes["reflow_joins"] = reflow(text)
         if changes["reflow_joins"]:  # joined lines can put mojibake together again (`Â` + ` `)
             text = _repair(text, fix_mojibake, changes)
+    text = _collapse_spaces(text)
+    if fix_mojibake and (repaired := _repair(text, fix_mojibake, changes)) != text:  # `Â` + tab → `Â` + space
+        text = _collapse_spaces(repaired)
+    return Cleaned(text, {k: v for k, v in sorted(changes.items()) if v})
+
+
+def _collapse_spaces(text: str) -> str:
     paragraphs = (_INLINE_SPACE.sub(" ", line).strip() for line in text.split("\n"))
-    return Cleaned(PARAGRAPH_BREAK.join(p for p in paragraphs if p), {k: v for k, v in sorted(changes.items()) if v})
+    return PARAGRAPH_BREAK.join(p for p in paragraphs if p)
 
 
 def _restore_ellipses(text: str) -> tuple[str, int]:
