@@ -95,6 +95,16 @@ class IncrementalConfig:
 
 
 @dataclass(frozen=True)
+class DedupConfig:
+    enabled: bool = True
+    threshold: float = 0.8
+    bands: int = 20
+    rows: int = 6
+    seed: int = 1
+    drop: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     input: str | None = None
     output: str | None = None
@@ -103,6 +113,7 @@ class Config:
     tag: TagConfig = field(default_factory=TagConfig)
     write: WriteConfig = field(default_factory=WriteConfig)
     incremental: IncrementalConfig = field(default_factory=IncrementalConfig)
+    dedup: DedupConfig = field(default_factory=DedupConfig)
     max_dead_letter_ratio: float = 1.0
     beam: dict[str, Any] = field(
         default_factory=lambda: {
@@ -211,6 +222,7 @@ def _check(config: Config, origin: str) -> None:
     for key, ok in positive.items():
         if not ok:
             raise ConfigError(f"{origin}: {key}: value out of range")
+    _check_dedup(config.dedup, origin)
     names = [rule.name for rule in config.clean.rules]
     for index, rule in enumerate(config.clean.rules):
         if names.count(rule.name) > 1:
@@ -230,4 +242,19 @@ def _check(config: Config, origin: str) -> None:
         raise ConfigError(
             f"{origin}: tag.model: {config.tag.model!r} is neither an installed spaCy pipeline package nor a "
             "pipeline folder (pip install the model package, or give a path)"
+        )
+
+
+def _check_dedup(dedup: DedupConfig, origin: str) -> None:
+    from transforms.core.dedup import find_probability
+
+    if not 0.0 < dedup.threshold <= 1.0:
+        raise ConfigError(f"{origin}: dedup.threshold: expected a Jaccard similarity above 0 and at most 1")
+    if not (0 < dedup.bands <= 1000 and 0 < dedup.rows <= 1000 and 0 <= dedup.seed < 2**32):
+        raise ConfigError(f"{origin}: dedup.bands, dedup.rows, dedup.seed: value out of range")
+    found = find_probability(dedup.threshold, dedup.bands, dedup.rows)
+    if found < 0.99:
+        raise ConfigError(
+            f"{origin}: dedup.bands: {dedup.bands} bands of {dedup.rows} rows find pairs at dedup.threshold "
+            f"{dedup.threshold} with probability {found:.3f}; at least 0.99 is needed (more bands or fewer rows)"
         )

@@ -21,6 +21,7 @@ from apache_beam.io.localfilesystem import LocalFileSystem
 from pipeline.config import Config
 from pipeline.inputs import absolute, resolve_input
 from pipeline.run import JobFailed, now, run_job, versions
+from transforms.cluster_duplicates import DROPPED_PREFIX, SIGNATURES_PREFIX, EarlierRuns
 from transforms.core.parse import article_format
 
 RUN_PREFIX = "run="
@@ -69,6 +70,7 @@ def config_fingerprint(config: Config, versions_info: dict[str, Any]) -> str:
         "read": dataclasses.asdict(config.read),
         "clean": dataclasses.asdict(config.clean),
         "tag": {key: value for key, value in dataclasses.asdict(tag).items() if key != "batch_size"},
+        "dedup": dataclasses.asdict(config.dedup),
     }
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode("utf-8")).hexdigest()[:20]
 
@@ -308,7 +310,8 @@ def run_incremental(config: Config, beam_args: list[str]) -> dict[str, Any]:
             }
         name = run_name(dt.datetime.now(dt.timezone.utc), (m["run"] for m in manifests))
         staging = f"{output}/{TMP_PREFIX}{name}"
-        summary = run_job(config, beam_args, [_escape(f.uri) for f in plan.process], base, staging)
+        earlier = earlier_runs(output, plan, ledger_of(manifests))
+        summary = run_job(config, beam_args, [_escape(f.uri) for f in plan.process], base, staging, earlier)
         report["run"] = name
         summary.update(input=pattern, output=f"{output}/{name}", incremental=report)
         manifest = {
@@ -325,6 +328,12 @@ def run_incremental(config: Config, beam_args: list[str]) -> dict[str, Any]:
         # write into its staging folder after the first sweep.
         recover(output)
     return summary
+
+
+def earlier_runs(output: str, plan: Plan, ledger: dict[str, dict[str, Any]]) -> EarlierRuns:
+    """The signature shards of committed runs, and the inputs this run processes again (skip their old ones)."""
+    reprocessed = frozenset(f.uri for f in plan.process if f.uri in ledger)
+    return EarlierRuns(tuple(committed_shards(output, SIGNATURES_PREFIX)), reprocessed)
 
 
 def _rewrite_without(path: str, uris: set[str], everything: bool) -> None:
@@ -371,7 +380,8 @@ def _run_folders(output: str) -> set[str]:
 
 def _is_shard(path: str) -> bool:
     name = path.rsplit("/", 1)[-1]
-    return name.endswith(".jsonl") and name.startswith(("enriched-", "dead-letter-"))
+    prefixes = ("enriched-", "dead-letter-", f"{DROPPED_PREFIX}-", f"{SIGNATURES_PREFIX}-")
+    return name.endswith(".jsonl") and name.startswith(prefixes)
 
 
 def _escape(uri: str) -> str:

@@ -18,6 +18,7 @@ from pipeline.build import CORPUS_EVIDENCE, build_pipeline
 from pipeline.config import Config
 from pipeline.inputs import absolute, resolve_input
 from pipeline.runners import check_runner
+from transforms.cluster_duplicates import EarlierRuns
 from transforms.core.nlp import model_info
 from transforms.metrics import NAMESPACE
 
@@ -46,7 +47,12 @@ def run(config: Config, beam_args: list[str]) -> dict[str, Any]:
 
 
 def run_job(
-    config: Config, beam_args: list[str], patterns: str | Sequence[str], base: str, output: str
+    config: Config,
+    beam_args: list[str],
+    patterns: str | Sequence[str],
+    base: str,
+    output: str,
+    earlier: EarlierRuns | None = None,
 ) -> dict[str, Any]:
     """Run the pipeline over `patterns` into `output` and write its summary; raises JobFailed if it failed."""
     options = pipeline_options(config, beam_args)
@@ -58,7 +64,7 @@ def run_job(
         "versions": versions(config.tag.model),
     }
     pipeline = beam.Pipeline(options=options)
-    build_pipeline(pipeline, config, patterns, base, output)
+    build_pipeline(pipeline, config, patterns, base, output, earlier)
     return execute(pipeline, summary, output, config.max_dead_letter_ratio)
 
 
@@ -75,7 +81,8 @@ def execute(
         raise JobFailed(f"the job failed: {type(error).__name__}: {error}") from error
     counts = _counters(result)
     ratio = round(counts["dead_letter"] / counts["inputs"], 6) if counts["inputs"] else 0.0
-    invariant_ok = counts["inputs"] == counts["enriched"] + counts["dead_letter"]
+    dropped = counts.get("duplicates_dropped", 0)
+    invariant_ok = counts["inputs"] == counts["enriched"] + counts["dead_letter"] + dropped
     summary.update(
         finished_at=now(),
         state=str(state),
@@ -84,14 +91,28 @@ def execute(
         status="succeeded" if invariant_ok else "failed",
         dead_letter_ratio=ratio,
         dead_letter_ratio_exceeded=ratio > max_dead_letter_ratio,
+        duplicates=duplicates_summary(counts),
     )
     write_summary(output, summary)
     if not invariant_ok:
         raise JobFailed(
             f"inputs ({counts['inputs']}) != enriched ({counts['enriched']}) + dead letters "
-            f"({counts['dead_letter']}): articles were lost or duplicated"
+            f"({counts['dead_letter']}) + dropped duplicates ({dropped}): articles were lost or duplicated"
         )
     return summary
+
+
+def duplicates_summary(counts: dict[str, int]) -> dict[str, int]:
+    """Clusters with a duplicate among this run's articles, by kind, and this run's articles that are copies."""
+    exact, near = counts.get("duplicate_articles_exact", 0), counts.get("duplicate_articles_near", 0)
+    return {
+        "exact_clusters": counts.get("duplicate_clusters_exact", 0),
+        "near_clusters": counts.get("duplicate_clusters_near", 0),
+        "duplicate_articles": exact + near,
+        "exact_duplicates": exact,
+        "near_duplicates": near,
+        "dropped": counts.get("duplicates_dropped", 0),
+    }
 
 
 def versions(model: str) -> dict[str, Any]:

@@ -20,7 +20,10 @@ SUFFIX = ".jsonl"
 
 
 class WriteEnriched(beam.PTransform):
-    """Write (articles, dead letters) under `output` as enriched-*.jsonl and dead-letter-*.jsonl."""
+    """Write (articles, dead letters) under `output` as enriched-*.jsonl and dead-letter-*.jsonl.
+
+    An optional third member, {prefix: JSON lines}, is written as `prefix-*.jsonl` (e.g. duplicates).
+    """
 
     def __init__(self, output: str, config: WriteConfig) -> None:
         super().__init__()
@@ -28,7 +31,10 @@ class WriteEnriched(beam.PTransform):
         self._config = config
 
     def expand(self, outputs):
-        enriched, dead = outputs | "FormatRecords" >> FormatRecords()
+        articles, dead_letters, *more = outputs
+        enriched, dead = (articles, dead_letters) | "FormatRecords" >> FormatRecords()
+        for prefix, lines in (more[0] if more else {}).items():
+            _ = lines | f"Write_{prefix}" >> self._sink(prefix)
         return (
             enriched | "WriteEnrichedShards" >> self._sink(ENRICHED_PREFIX),
             dead | "WriteDeadLetterShards" >> self._sink(DEAD_LETTER_PREFIX),

@@ -29,7 +29,10 @@ class WriteWindowedEnriched(beam.PTransform):
         self._window = window_seconds
 
     def expand(self, outputs):
-        enriched, dead = outputs | "FormatRecords" >> FormatRecords()
+        articles, dead_letters, *more = outputs
+        enriched, dead = (articles, dead_letters) | "FormatRecords" >> FormatRecords()
+        for prefix, lines in (more[0] if more else {}).items():
+            _ = lines | f"Write_{prefix}" >> beam.ParDo(_WriteWindowFilesFn(self._output, prefix, self._window))
         return (
             enriched
             | "WriteEnrichedFiles" >> beam.ParDo(_WriteWindowFilesFn(self._output, ENRICHED_PREFIX, self._window)),

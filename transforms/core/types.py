@@ -54,6 +54,7 @@ class Article:
     entities: list[Entity] = field(default_factory=list)
     entity_groups: list[EntityGroup] = field(default_factory=list)
     model: dict[str, str] | None = None
+    duplicate: Duplicate | None = None
 
     def replace(self, **changes: Any) -> Article:
         return dataclasses.replace(self, **changes)
@@ -68,3 +69,13 @@ class DeadLetter:
     reason: str
     error: str
     article_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """An article's duplicate cluster: its representative's id, its size, how it copies it, and how closely."""
+
+    cluster: str
+    size: int
+    kind: str | None
+    similarity: float
