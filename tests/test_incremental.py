@@ -175,7 +175,8 @@ def assert_dataset_is_exact(output: Path, corpus: Path) -> list[dict]:
     paths = Counter(r["source"]["path"] for r in records)
     assert paths == Counter(p.name for p in corpus.iterdir())
     visible = {str(p) for p in output.glob("**/*-*.jsonl")}
-    assert visible == set(committed_shards(str(output)) + committed_shards(str(output), "dead-letter"))
+    signatures = committed_shards(str(output), "signatures")  # duplicate detection's ledger
+    assert visible == set(committed_shards(str(output)) + committed_shards(str(output), "dead-letter") + signatures)
     return records
 
 

@@ -159,8 +159,8 @@ def assign(edges: Iterable[Edge], groups: Iterable[list[Node]]) -> Iterator[tupl
     """The `Duplicate` of every article of this run in a cluster of two or more articles.
 
     `groups` are exact-duplicate groups (representative first), `edges` verified pairs of representatives.
-    Clusters are stars: representatives are visited by (earlier run first, most articles they duplicate,
-    longest, smallest id); each unclaimed one becomes a centre and claims its unclaimed neighbours. So every
+    Clusters are stars: representatives are visited by (earlier run first, most articles they duplicate, most
+    exact copies, longest, smallest id); each unclaimed one becomes a centre and claims its unclaimed neighbours. So every
     member is at least `threshold` similar to its centre, and any two members at least 2·threshold − 1
     (Jaccard distance is a metric): chains of near-duplicates are never merged into one cluster. Articles of
     earlier runs keep the clusters their records have.
@@ -183,7 +183,7 @@ def assign(edges: Iterable[Edge], groups: Iterable[list[Node]]) -> Iterator[tupl
         node = nodes[node_id]
         duplicated = weight(node_id) - 1 + sum(weight(other) for other, _ in neighbours[node_id])
         first, second, length, ident = node.rank()
-        return first, second, -duplicated, length, ident
+        return first, second, -duplicated, -weight(node_id), length, ident
 
     centre_of: dict[str, tuple[str, float]] = {}
     for node_id in sorted(nodes, key=order):
