@@ -26,6 +26,7 @@ from transforms.core.dedup import (
     exact_group,
     find_probability,
     jaccard,
+    packed_set,
     shingle_hashes,
     signature,
     text_key,
@@ -84,7 +85,7 @@ def test_exact_duplicates_are_the_same_lower_cased_words():
 def test_jaccard_of_the_packed_sets_is_the_exact_5_gram_jaccard():
     base = story(1)
     for other in (base, change_words(base, 4, 2), story(3), base[: len(base) // 2]):
-        packed = [shingle_hashes(words(t)).astype("<u8").tobytes() for t in (base, other)]
+        packed = [packed_set(shingle_hashes(words(t))) for t in (base, other)]
         assert jaccard(*packed) == pytest.approx(true_jaccard(base, other))
 
 

@@ -62,6 +62,8 @@ class ClusterDuplicates(beam.PTransform):
         signatures = articles | "Signatures" >> beam.Map(_signature, self._config)
         if self._earlier is not None and self._earlier.paths:
             earlier = articles.pipeline | "EarlierSignatures" >> _EarlierSignatures(self._earlier)
+            keys = signatures | "NewKeys" >> beam.FlatMap(lambda sig: (sig.text_key, *sig.bands))
+            earlier = earlier | "SharingAKey" >> beam.ParDo(_SharesAKeyFn(), keys=beam.pvalue.AsIter(keys))
             signatures = (signatures, earlier) | "WithEarlierRuns" >> beam.Flatten()
         groups = (
             signatures
@@ -108,6 +110,22 @@ def _EarlierSignatures(pbegin: beam.pvalue.PBegin, earlier: EarlierRuns):
         | "Parse" >> beam.Map(lambda line: signature_from_record(json.loads(line)))
         | "SkipReprocessed" >> beam.Filter(lambda sig, reprocessed: sig.uri not in reprocessed, earlier.reprocessed)
     )
+
+
+class _SharesAKeyFn(beam.DoFn):
+    """Earlier articles that share the text key or a band key with a new one: the rest cannot pair with any.
+
+    The keys are this run's (a few dozen per new article), so earlier runs' signatures are read, not shuffled.
+    """
+
+    def start_bundle(self) -> None:
+        self._keys: frozenset | None = None
+
+    def process(self, sig: Signature, keys: Iterable[str | int]) -> Iterator[Signature]:
+        if self._keys is None:
+            self._keys = frozenset(keys)
+        if sig.text_key in self._keys or not self._keys.isdisjoint(sig.bands):
+            yield sig
 
 
 @beam.ptransform_fn
