@@ -16,6 +16,7 @@ setup(
         "ftfy==6.3.1",
         "charset-normalizer>=3.4,<4",
         "PyYAML>=6.0,<7",
+        "rensa==0.5.0",
     ],
     extras_require={
         "dask": ["apache-beam[dask]==2.77.0"],

@@ -67,15 +67,15 @@ class ClusterDuplicates(beam.PTransform):
             signatures = (signatures, earlier) | "WithEarlierRuns" >> beam.Flatten()
         groups = (
             signatures
-            | "ByText" >> beam.Map(lambda sig: (sig.text_key, sig.node))
+            | "ByText" >> beam.Map(lambda sig: (sig.text_key, _fields(sig.node)))
             | "GroupByText" >> beam.GroupByKey()
             | "ExactGroups" >> beam.FlatMap(_exact_groups)
         )
         candidates = (
             signatures
-            | "BandKeys" >> beam.FlatMap(lambda sig: ((band, (sig.text_key, sig.node)) for band in sig.bands))
+            | "BandKeys" >> beam.FlatMap(lambda sig: ((band, (sig.text_key, *_fields(sig.node))) for band in sig.bands))
             | "GroupByBand" >> beam.GroupByKey()
-            | "CandidatePairs" >> beam.FlatMap(lambda band_entries: bucket_pairs(band_entries[1]))
+            | "CandidatePairs" >> beam.FlatMap(lambda band: bucket_pairs((k, Node(*node)) for k, *node in band[1]))
         )
         edges = (signatures, candidates) | "VerifyPairs" >> _VerifyPairs(self._config.threshold)
         clusters = (edges, groups) | "Clusters" >> _Clusters()
@@ -94,8 +94,13 @@ def _signature(article: Article, config: DedupConfig) -> Signature:
     return signature(node, article.source.uri, article.text, config.bands, config.rows, config.seed)
 
 
-def _exact_groups(text_nodes: tuple[str, Iterable[Node]]) -> Iterator[list[Node]]:
-    _, members = exact_group(text_nodes[1])
+def _fields(node: Node) -> tuple:
+    """A node as a plain tuple: shuffled once per article and per band, half the bytes of the pickled class."""
+    return node.id, node.length, node.earlier
+
+
+def _exact_groups(text_nodes: tuple[str, Iterable[tuple]]) -> Iterator[list[Node]]:
+    _, members = exact_group(Node(*fields) for fields in text_nodes[1])
     if len(members) > 1:
         yield members
 
