@@ -2,6 +2,7 @@
 
     python -m benchmarks.eval_dedup --bbc /tmp/corpora/bbc-2225 --copies 300 --seed 7 \
         --wp /tmp/corpora/wp-scraped-2016
+    python -m benchmarks.eval_dedup --bbc /tmp/corpora/bbc-2225 --nightly 60 20 --seed 7
 
 Edited copies of random BBC articles are written next to a copy of the corpus (under a temporary folder),
 then the pipeline's read, clean, corpus-boilerplate and duplicate stages run over it (no tagging: the
@@ -15,6 +16,8 @@ import argparse
 import json
 import random
 import shutil
+import subprocess
+import sys
 import tempfile
 import textwrap
 import time
@@ -203,16 +206,76 @@ def report(records: list[dict], truth: dict[str, tuple[str, str]], title: str) -
     return {"pairs": len(found), "found": total, "false_merges": len(low)}
 
 
+def nightly(corpus: Path, folder: Path, originals: int, copies: int, seed: int) -> None:
+    """`article-enrich run --incremental` over `originals` random articles, then again with `copies` of them
+    added (half exact, half with one word changed): does each copy's cluster name its original?"""
+    rng = random.Random(seed)
+    paths = rng.sample(sorted(corpus.rglob("*.txt")), originals)
+    inputs, output = folder / "nightly-in", folder / "nightly-out"
+    inputs.mkdir(parents=True)
+    for n, path in enumerate(paths):
+        (inputs / f"orig-{n:03d}.txt").write_bytes(path.read_bytes())
+    command = [
+        sys.executable,
+        "-m",
+        "pipeline",
+        "run",
+        "--incremental",
+        "--input",
+        str(inputs),
+        "--output",
+        str(output),
+    ]
+    subprocess.run(command, check=True, capture_output=True)
+    first = _records(output)
+    for n, index in enumerate(rng.sample(range(originals), copies)):
+        text = paths[index].read_bytes().decode("utf-8", errors="replace")
+        if n % 2:
+            tokens = text.split(" ")
+            tokens[rng.randrange(len(tokens) // 2, len(tokens))] = "zebra"
+            text = " ".join(tokens)
+        (inputs / f"copy-{n:03d}-of-{index:03d}.txt").write_text(text, encoding="utf-8")
+    subprocess.run(command, check=True, capture_output=True)
+    second = {p: r for p, r in _records(output).items() if p.startswith("copy-")}
+    right = Counter()
+    for path, record in sorted(second.items()):
+        original = first[f"orig-{path.split('-of-')[1]}"]
+        kind = "one word changed" if int(path[5:8]) % 2 else "exact"
+        right[kind, record["duplicate"]["cluster"] == original["id"]] += 1
+        if record["duplicate"]["cluster"] != original["id"]:
+            print(f"  {path}: cluster {record['duplicate']} != {original['id']}")
+    print(f"\n== nightly: {originals} articles, then {copies} copies in a second --incremental run")
+    for kind in ("exact", "one word changed"):
+        print(
+            f"{kind:18} copies whose cluster is their original's id: "
+            f"{right[kind, True]}/{right[kind, True] + right[kind, False]}"
+        )
+
+
+def _records(output: Path) -> dict[str, dict]:
+    from pipeline.incremental import committed_shards
+
+    records = {}
+    for shard in committed_shards(str(output)):
+        for line in Path(shard).read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            records[record["source"]["path"]] = record
+    return records
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bbc", type=Path, help="the extracted BBC corpus (bbc-2225)")
     parser.add_argument("--copies", type=int, default=300, help="edited copies of random BBC articles")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--wp", type=Path, help="the extracted wp-scraped-2016 corpus")
+    parser.add_argument("--nightly", type=int, nargs=2, metavar=("ORIGINALS", "COPIES"), help="with --bbc: e.g. 60 20")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="eval-dedup-") as tmp:
         folder = Path(tmp)
-        if args.bbc:
+        if args.bbc and args.nightly:
+            nightly(args.bbc, folder, *args.nightly, args.seed)
+        elif args.bbc:
             truth = make_copies(args.bbc, folder / "bbc", args.copies, args.seed)
             started = time.perf_counter()
             records = run_stages(folder / "bbc" / "corpus", folder / "bbc-out")
