@@ -153,9 +153,9 @@ def _VerifyPairs(signatures_and_candidates, threshold: float):
 
 def _half_pairs(joined: tuple[str, dict[str, list]]) -> Iterator[tuple[tuple[str, str], tuple[Node, Node, bytes]]]:
     _, sides = joined
-    if not sides["shingles"] or not sides["pairs"]:
+    shingles = next(iter(sides["shingles"]), None)
+    if shingles is None:
         return
-    shingles = sides["shingles"][0]
     pairs = {(a.id, b.id): (a, b) for a, b in sides["pairs"]}
     for key, (a, b) in pairs.items():
         yield key, (a, b, shingles)
