@@ -22,6 +22,7 @@ setup(
         "google-apitools==0.5.35; python_version >= '3.13'",
         "pyarrow==25.0.1",
         "tqdm==4.70.1",
+        "rensa==0.5.0",
     ],
     extras_require={
         "dask": ["apache-beam[dask]==2.77.0"],

@@ -108,6 +108,16 @@ class IncrementalConfig:
 
 
 @dataclass(frozen=True)
+class DedupConfig:
+    enabled: bool = True
+    threshold: float = 0.8
+    bands: int = 20
+    rows: int = 6
+    seed: int = 1
+    drop: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     input: str | None = None
     output: str | None = None
@@ -117,6 +127,7 @@ class Config:
     language: LanguageConfig = field(default_factory=LanguageConfig)
     write: WriteConfig = field(default_factory=WriteConfig)
     incremental: IncrementalConfig = field(default_factory=IncrementalConfig)
+    dedup: DedupConfig = field(default_factory=DedupConfig)
     max_dead_letter_ratio: float = 1.0
     progress: bool = True
     beam: dict[str, Any] = field(
@@ -226,6 +237,7 @@ def _check(config: Config, origin: str) -> None:
     for key, ok in positive.items():
         if not ok:
             raise ConfigError(f"{origin}: {key}: value out of range")
+    _check_dedup(config.dedup, origin)
     names = [rule.name for rule in config.clean.rules]
     for index, rule in enumerate(config.clean.rules):
         if names.count(rule.name) > 1:
@@ -280,3 +292,18 @@ def _check_languages(config: Config, origin: str) -> None:
                 f"{origin}: tag.models.{code}: {model!r} is neither an installed spaCy pipeline package nor a "
                 "pipeline folder (pip install the model package, or give a path)"
             )
+
+
+def _check_dedup(dedup: DedupConfig, origin: str) -> None:
+    from transforms.core.dedup import find_probability
+
+    if not 0.0 < dedup.threshold <= 1.0:
+        raise ConfigError(f"{origin}: dedup.threshold: expected a Jaccard similarity above 0 and at most 1")
+    if not (0 < dedup.bands <= 1000 and 0 < dedup.rows <= 1000 and 0 <= dedup.seed < 2**32):
+        raise ConfigError(f"{origin}: dedup.bands, dedup.rows, dedup.seed: value out of range")
+    found = find_probability(dedup.threshold, dedup.bands, dedup.rows)
+    if found < 0.99:
+        raise ConfigError(
+            f"{origin}: dedup.bands: {dedup.bands} bands of {dedup.rows} rows find pairs at dedup.threshold "
+            f"{dedup.threshold} with probability {found:.3f}; at least 0.99 is needed (more bands or fewer rows)"
+        )

@@ -24,6 +24,7 @@ from pipeline.config import Config
 from pipeline.inputs import absolute, resolve_input
 from pipeline.run import JobFailed, now, report_quietly, run_job, versions
 from pipeline.runners import SMALL_INPUT_BYTES
+from transforms.cluster_duplicates import DROPPED_PREFIX, SIGNATURES_PREFIX, EarlierRuns
 from transforms.core.parse import article_format
 from transforms.strip_corpus_boilerplate import LINE_KEYS_PREFIX, LineLedger
 
@@ -74,6 +75,7 @@ def config_fingerprint(config: Config, versions_info: dict[str, Any]) -> str:
         "clean": dataclasses.asdict(config.clean),
         "tag": {key: value for key, value in dataclasses.asdict(tag).items() if key != "batch_size"},
         "language": dataclasses.asdict(config.language),
+        "dedup": dataclasses.asdict(config.dedup),
     }
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode("utf-8")).hexdigest()[:20]
 
@@ -322,8 +324,11 @@ def run_incremental(config: Config, beam_args: list[str]) -> dict[str, Any]:
         name = run_name(dt.datetime.now(dt.timezone.utc), (m["run"] for m in manifests))
         staging = f"{output}/{TMP_PREFIX}{name}"
         patterns, ledger = [_escape(f.uri) for f in plan.process], _line_ledger(config, plan, staging)
+        earlier = earlier_runs(output, plan, ledger_of(manifests))
         small = sum(f.size for f in plan.process) < SMALL_INPUT_BYTES
-        summary = run_job(config, beam_args, patterns, base, staging, ledger, small_input=small, report=False)
+        summary = run_job(
+            config, beam_args, patterns, base, staging, ledger, small_input=small, report=False, earlier=earlier
+        )
         report["run"] = name
         summary.update(input=pattern, output=f"{output}/{name}", incremental=report)
         manifest = {
@@ -354,6 +359,12 @@ def _line_ledger(config: Config, plan: Plan, staging: str) -> LineLedger | None:
     output = staging.rsplit("/", 1)[0]
     earlier = tuple(committed_shards(output, LINE_KEYS_PREFIX))
     return LineLedger(earlier, frozenset(item.uri for item in plan.process), staging)
+
+
+def earlier_runs(output: str, plan: Plan, ledger: dict[str, dict[str, Any]]) -> EarlierRuns:
+    """The signature shards of committed runs, and the inputs this run processes again (skip their old ones)."""
+    reprocessed = frozenset(f.uri for f in plan.process if f.uri in ledger)
+    return EarlierRuns(tuple(committed_shards(output, SIGNATURES_PREFIX)), reprocessed)
 
 
 def _rewrite_without(path: str, uris: set[str], everything: bool) -> None:
@@ -405,7 +416,9 @@ def _is_shard(path: str) -> bool:
 
 def _is_record_shard(name: str) -> bool:
     """A JSON Lines shard of lines that carry `source.uri` (an entity index line does not)."""
-    return name.endswith(".jsonl") and name.startswith(("enriched-", "dead-letter-", LINE_KEYS_PREFIX + "-"))
+    return name.endswith(".jsonl") and name.startswith((
+        "enriched-", "dead-letter-", f"{DROPPED_PREFIX}-", f"{SIGNATURES_PREFIX}-", f"{LINE_KEYS_PREFIX}-"
+    ))
 
 
 def _rewrite_parquet_without(path: str, uris: set[str]) -> None:

@@ -21,6 +21,7 @@ from pipeline.inputs import absolute, local_bytes_below, resolve_input
 from pipeline.progress import ProgressMonitor, input_totals
 from pipeline.report import write_report
 from pipeline.runners import SMALL_INPUT_BYTES, check_runner, one_process_for_small_input
+from transforms.cluster_duplicates import EarlierRuns
 from transforms.core.nlp import model_info
 from transforms.metrics import NAMESPACE
 from transforms.strip_corpus_boilerplate import LineLedger
@@ -59,6 +60,7 @@ def run_job(
     line_ledger: LineLedger | None = None,
     small_input: bool = False,
     report: bool = True,
+    earlier: EarlierRuns | None = None,
 ) -> dict[str, Any]:
     """Run the pipeline over `patterns` into `output`, write its summary and (if `report`) run-report.html.
 
@@ -79,7 +81,7 @@ def run_job(
     pipeline = beam.Pipeline(options=options)
     progress = start_progress(config, options, patterns)
     folder = progress.folder if progress else None
-    build_pipeline(pipeline, config, patterns, base, output, line_ledger, small_input, folder)
+    build_pipeline(pipeline, config, patterns, base, output, line_ledger, small_input, folder, earlier)
     try:
         return execute(pipeline, summary, output, config.max_dead_letter_ratio, progress)
     finally:
@@ -111,7 +113,8 @@ def execute(
     counts = _counters(result)
     summary.update(_breakdowns(counts))
     ratio = round(counts["dead_letter"] / counts["inputs"], 6) if counts["inputs"] else 0.0
-    invariant_ok = counts["inputs"] == counts["enriched"] + counts["dead_letter"]
+    dropped = counts.get("duplicates_dropped", 0)
+    invariant_ok = counts["inputs"] == counts["enriched"] + counts["dead_letter"] + dropped
     summary.update(
         finished_at=now(),
         state=str(state),
@@ -120,14 +123,28 @@ def execute(
         status="succeeded" if invariant_ok else "failed",
         dead_letter_ratio=ratio,
         dead_letter_ratio_exceeded=ratio > max_dead_letter_ratio,
+        duplicates=duplicates_summary(counts),
     )
     write_summary(output, summary)
     if not invariant_ok:
         raise JobFailed(
             f"inputs ({counts['inputs']}) != enriched ({counts['enriched']}) + dead letters "
-            f"({counts['dead_letter']}): articles were lost or duplicated"
+            f"({counts['dead_letter']}) + dropped duplicates ({dropped}): articles were lost or duplicated"
         )
     return summary
+
+
+def duplicates_summary(counts: dict[str, int]) -> dict[str, int]:
+    """Clusters with a duplicate among this run's articles, by kind, and this run's articles that are copies."""
+    exact, near = counts.get("duplicate_articles_exact", 0), counts.get("duplicate_articles_near", 0)
+    return {
+        "exact_clusters": counts.get("duplicate_clusters_exact", 0),
+        "near_clusters": counts.get("duplicate_clusters_near", 0),
+        "duplicate_articles": exact + near,
+        "exact_duplicates": exact,
+        "near_duplicates": near,
+        "dropped": counts.get("duplicates_dropped", 0),
+    }
 
 
 def versions(model: str) -> dict[str, Any]:

@@ -54,6 +54,8 @@ def watch(config: Config, options: WatchOptions, beam_args: list[str]) -> dict[s
     clean = dataclasses.replace(
         config.clean, corpus_boilerplate=dataclasses.replace(config.clean.corpus_boilerplate, enabled=False)
     )
+    # Duplicate clusters need every article's signature before any is written: batch runs only, likewise.
+    config = dataclasses.replace(config, dedup=dataclasses.replace(config.dedup, enabled=False))
     # The polling source is one long-running element: on the DirectRunner it must share a process with
     # the transforms after it, or their output would wait for the poller to finish.
     beam_defaults = {**config.beam, "direct_running_mode": "in_memory", "direct_num_workers": 1}

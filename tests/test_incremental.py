@@ -176,7 +176,7 @@ def assert_dataset_is_exact(output: Path, corpus: Path) -> list[dict]:
     paths = Counter(r["source"]["path"] for r in records)
     assert paths == Counter(p.name for p in corpus.iterdir())
     visible = {str(p) for p in output.glob("**/*-*.jsonl")}
-    prefixes = ("enriched", "dead-letter", "entities", LINE_KEYS_PREFIX)
+    prefixes = ("enriched", "dead-letter", "entities", LINE_KEYS_PREFIX, "signatures")
     assert visible == {shard for prefix in prefixes for shard in committed_shards(str(output), prefix)}
     return records
 

@@ -1,9 +1,17 @@
 """The pipeline's composite transforms: read, clean, tag and write articles."""
 
 from transforms.clean_articles import CleanArticles
+from transforms.cluster_duplicates import ClusterDuplicates
 from transforms.read_articles import ReadArticles
 from transforms.strip_corpus_boilerplate import StripCorpusBoilerplate
 from transforms.tag_entities import TagEntities
 from transforms.write_enriched import WriteEnriched
 
-__all__ = ["CleanArticles", "ReadArticles", "StripCorpusBoilerplate", "TagEntities", "WriteEnriched"]
+__all__ = [
+    "CleanArticles",
+    "ClusterDuplicates",
+    "ReadArticles",
+    "StripCorpusBoilerplate",
+    "TagEntities",
+    "WriteEnriched",
+]

@@ -23,7 +23,10 @@ PARQUET_SUFFIX = ".parquet"
 
 
 class WriteEnriched(beam.PTransform):
-    """Write (articles, dead letters) under `output` as enriched-*.jsonl and dead-letter-*.jsonl."""
+    """Write (articles, dead letters) under `output` as enriched-*.jsonl and dead-letter-*.jsonl.
+
+    An optional third member, {prefix: JSON lines}, is written as `prefix-*.jsonl` (e.g. duplicates).
+    """
 
     def __init__(self, output: str, config: WriteConfig) -> None:
         super().__init__()
@@ -31,11 +34,13 @@ class WriteEnriched(beam.PTransform):
         self._config = config
 
     def expand(self, outputs):
-        articles, dead_letters = outputs
+        articles, dead_letters, *more = outputs
         branches = dead_letter_branches(dead_letters)
         dead_letters = branches[0] if len(branches) == 1 else branches | "CollectDeadLetters" >> beam.Flatten()
         enriched, dead = (articles, dead_letters) | "FormatRecords" >> FormatRecords()
         self._write_extras(articles)
+        for prefix, lines in (more[0] if more else {}).items():
+            _ = lines | f"Write_{prefix}" >> self._sink(prefix)
         return (
             enriched | "WriteEnrichedShards" >> self._sink(ENRICHED_PREFIX),
             dead | "WriteDeadLetterShards" >> self._sink(DEAD_LETTER_PREFIX),

@@ -36,7 +36,7 @@ class WriteWindowedEnriched(beam.PTransform):
         self._window = window_seconds
 
     def expand(self, outputs):
-        articles, dead_letters = outputs
+        articles, dead_letters, *more = outputs
         branches = dead_letter_branches(dead_letters)
         enriched, dead = (articles, branches[0]) | "FormatRecords" >> FormatRecords()
         # Each stage's dead letters are written by their own writer, fused behind the stage: a Flatten
@@ -45,6 +45,8 @@ class WriteWindowedEnriched(beam.PTransform):
         for index, branch in enumerate(branches[1:], 1):
             lines = branch | f"FormatDeadLetters{index}" >> FormatDeadLetters()
             dead_files.append(lines | f"WriteDeadLetterFiles{index}" >> self._writer(DEAD_LETTER_PREFIX))
+        for prefix, lines in (more[0] if more else {}).items():
+            _ = lines | f"Write_{prefix}" >> self._writer(prefix)
         return enriched | "WriteEnrichedFiles" >> self._writer(ENRICHED_PREFIX), tuple(dead_files)
 
     def _writer(self, prefix: str) -> beam.ParDo:

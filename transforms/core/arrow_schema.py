@@ -35,6 +35,14 @@ ENTITY_GROUP = pa.struct(
         pa.field("title_mentions", pa.list_(pa.int64())),
     ]
 )
+DUPLICATE = pa.struct(
+    [
+        pa.field("cluster", pa.string()),
+        pa.field("size", pa.int64()),
+        pa.field("kind", pa.string()),
+        pa.field("similarity", pa.float64()),
+    ]
+)
 MODEL = pa.struct([pa.field("name", pa.string()), pa.field("version", pa.string())])
 
 # `metadata` holds any JSON object a source record carried, so it is kept as its JSON text.
@@ -56,6 +64,7 @@ ENRICHED = pa.schema(
         pa.field("language_score", pa.float64()),
         pa.field("title_entities", pa.list_(ENTITY)),
         pa.field("ner", pa.struct([pa.field("skipped", pa.string())])),
+        pa.field("duplicate", DUPLICATE),
     ]
 )
 JSON_COLUMNS = frozenset({"metadata"})

@@ -8,7 +8,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from transforms.core.types import Article, DeadLetter, Source
+from transforms.core.dedup import Node, Signature, decode_shingles, encode_shingles
+from transforms.core.types import Article, DeadLetter, Duplicate, Source
 
 SCHEMA_VERSION = "1.1"
 
@@ -41,6 +42,7 @@ def enriched_record(article: Article) -> dict[str, Any]:
         ],
         "model": article.model,
         **_language_fields(article),
+        "duplicate": duplicate_record(article.duplicate),
     }
 
 
@@ -67,6 +69,51 @@ def dead_letter_record(dead: DeadLetter) -> dict[str, Any]:
         "reason": dead.reason,
         "error": dead.error,
     }
+
+
+def duplicate_record(duplicate: Duplicate | None) -> dict[str, Any] | None:
+    """`duplicate` of a record: null only when duplicate detection was off (`dedup.enabled: false`, watch)."""
+    if duplicate is None:
+        return None
+    return {
+        "cluster": duplicate.cluster,
+        "size": duplicate.size,
+        "kind": duplicate.kind,
+        "similarity": duplicate.similarity,
+    }
+
+
+def dropped_record(article: Article) -> dict[str, Any]:
+    """The `duplicates-*.jsonl` record of an article left out by `dedup.drop` (its cluster was written)."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "id": article.id,
+        "source": source_record(article.source),
+        "title": article.title,
+        "duplicate": duplicate_record(article.duplicate),
+    }
+
+
+def signature_record(signature: Signature, duplicate: Duplicate, params: dict[str, Any]) -> dict[str, Any]:
+    """A `signatures-*.jsonl` record: what an incremental run keeps of an article to compare later runs with."""
+    return {
+        "id": signature.node.id,
+        "source": {"uri": signature.uri},
+        "length": signature.node.length,
+        "text_key": signature.text_key,
+        "bands": list(signature.bands),
+        "shingles": encode_shingles(signature.shingles),
+        "duplicate": duplicate_record(duplicate),
+        "params": params,
+    }
+
+
+def signature_from_record(record: dict[str, Any]) -> Signature:
+    """The signature of an earlier run's article, with the duplicate its record was written with."""
+    earlier = Duplicate(**record["duplicate"])
+    node = Node(record["id"], record["length"], earlier)
+    shingles = decode_shingles(record["shingles"])
+    return Signature(node, record["source"]["uri"], record["text_key"], tuple(record["bands"]), shingles)
 
 
 def source_record(source: Source) -> dict[str, Any]:

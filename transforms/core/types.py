@@ -61,6 +61,7 @@ class Article:
     title_entities: list[Entity] = field(default_factory=list)
     # Why the article was not tagged (e.g. `no_model_for_language`), or None.
     ner_skipped: str | None = None
+    duplicate: Duplicate | None = None
 
     def replace(self, **changes: Any) -> Article:
         return dataclasses.replace(self, **changes)
@@ -75,3 +76,13 @@ class DeadLetter:
     reason: str
     error: str
     article_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """An article's duplicate cluster: its representative's id, its size, how it copies it, and how closely."""
+
+    cluster: str
+    size: int
+    kind: str | None
+    similarity: float

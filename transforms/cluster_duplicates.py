@@ -1,0 +1,229 @@
+"""ClusterDuplicates: exact and near-duplicate clusters, and each article's `duplicate`, before tagging."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import apache_beam as beam
+
+from transforms.core.dedup import (
+    Edge,
+    Node,
+    Signature,
+    algorithm,
+    assign,
+    bucket_pairs,
+    cluster_kinds,
+    exact_group,
+    jaccard,
+    signature,
+)
+from transforms.core.records import dropped_record, signature_from_record, signature_record, to_json_line
+from transforms.core.types import Article, Duplicate
+from transforms.hold_articles import HoldArticles
+from transforms.metrics import count
+
+if TYPE_CHECKING:
+    from pipeline.config import DedupConfig
+
+DROPPED_PREFIX = "duplicates"
+SIGNATURES_PREFIX = "signatures"
+
+
+@dataclass(frozen=True)
+class EarlierRuns:
+    """An incremental run's view of earlier runs: their signature files, and the inputs processed again now."""
+
+    paths: tuple[str, ...] = ()
+    reprocessed: frozenset[str] = frozenset()
+
+
+class ClusterDuplicates(beam.PTransform):
+    """Give every article its `duplicate`; returns (articles, {file prefix: JSON lines}).
+
+    Articles wait for the cluster map, a side input holding only the articles that have duplicates, built
+    from their signatures by group-by-key steps: exact groups by text key, candidate pairs by LSH band,
+    pairs verified on exact 5-gram Jaccard, then clusters over the verified pairs in one step whose memory
+    grows with the duplicates, not the corpus (docs/dedup.md). With `drop`, copies go to `duplicates-*.jsonl`
+    instead of on; with `earlier` (incremental runs), new articles are also compared with earlier runs'
+    articles, and this run's signatures are written to `signatures-*.jsonl` for later runs. With `temp_root`,
+    the articles wait in files there (HoldArticles) instead of in the runner.
+    """
+
+    def __init__(
+        self, config: DedupConfig, earlier: EarlierRuns | None = None, temp_root: str | None = None
+    ) -> None:
+        super().__init__()
+        self._config = config
+        self._earlier = earlier
+        self._temp_root = temp_root
+
+    def expand(self, articles):
+        if not self._config.enabled:
+            return articles, {}
+        signatures = articles | "Signatures" >> beam.Map(_signature, self._config)
+        if self._earlier is not None and self._earlier.paths:
+            earlier = articles.pipeline | "EarlierSignatures" >> _EarlierSignatures(self._earlier)
+            keys = signatures | "NewKeys" >> beam.FlatMap(lambda sig: (sig.text_key, *sig.bands))
+            earlier = earlier | "SharingAKey" >> beam.ParDo(_SharesAKeyFn(), keys=beam.pvalue.AsIter(keys))
+            signatures = (signatures, earlier) | "WithEarlierRuns" >> beam.Flatten()
+        groups = (
+            signatures
+            | "ByText" >> beam.Map(lambda sig: (sig.text_key, _fields(sig.node)))
+            | "GroupByText" >> beam.GroupByKey()
+            | "ExactGroups" >> beam.FlatMap(_exact_groups)
+        )
+        candidates = (
+            signatures
+            | "BandKeys" >> beam.FlatMap(lambda sig: ((band, (sig.text_key, *_fields(sig.node))) for band in sig.bands))
+            | "GroupByBand" >> beam.GroupByKey()
+            | "CandidatePairs" >> beam.FlatMap(lambda band: bucket_pairs((k, Node(*node)) for k, *node in band[1]))
+        )
+        edges = (signatures, candidates) | "VerifyPairs" >> _VerifyPairs(self._config.threshold)
+        clusters = (edges, groups) | "Clusters" >> _Clusters()
+        keep = self._earlier is not None
+        if self._temp_root is not None:
+            articles = articles | "HoldArticles" >> HoldArticles(self._temp_root, until=clusters)
+        annotated = articles | "Annotate" >> beam.ParDo(
+            _AnnotateFn(self._config, keep), clusters=beam.pvalue.AsDict(clusters)
+        ).with_outputs(DROPPED_PREFIX, SIGNATURES_PREFIX, main="articles")
+        files = {DROPPED_PREFIX: annotated[DROPPED_PREFIX]} if self._config.drop else {}
+        if keep:
+            files[SIGNATURES_PREFIX] = annotated[SIGNATURES_PREFIX]
+        return annotated["articles"], files
+
+
+def _signature(article: Article, config: DedupConfig) -> Signature:
+    node = Node(article.id, len(article.text))
+    return signature(node, article.source.uri, article.text, config.bands, config.rows, config.seed)
+
+
+def _fields(node: Node) -> tuple:
+    """A node as a plain tuple: shuffled once per article and per band, half the bytes of the pickled class."""
+    return node.id, node.length, node.earlier
+
+
+def _exact_groups(text_nodes: tuple[str, Iterable[tuple]]) -> Iterator[list[Node]]:
+    _, members = exact_group(Node(*fields) for fields in text_nodes[1])
+    if len(members) > 1:
+        yield members
+
+
+@beam.ptransform_fn
+def _EarlierSignatures(pbegin: beam.pvalue.PBegin, earlier: EarlierRuns):
+    """The signatures earlier runs kept, except those of inputs this run processes again."""
+    return (
+        pbegin
+        | "Paths" >> beam.Create(earlier.paths)
+        | "Read" >> beam.io.ReadAllFromText()
+        | "Parse" >> beam.Map(lambda line: signature_from_record(json.loads(line)))
+        | "SkipReprocessed" >> beam.Filter(lambda sig, reprocessed: sig.uri not in reprocessed, earlier.reprocessed)
+    )
+
+
+class _SharesAKeyFn(beam.DoFn):
+    """Earlier articles that share the text key or a band key with a new one: the rest cannot pair with any.
+
+    The keys are this run's (a few dozen per new article), so earlier runs' signatures are read, not shuffled.
+    """
+
+    def start_bundle(self) -> None:
+        self._keys: frozenset | None = None
+
+    def process(self, sig: Signature, keys: Iterable[str | int]) -> Iterator[Signature]:
+        if self._keys is None:
+            self._keys = frozenset(keys)
+        if sig.text_key in self._keys or not self._keys.isdisjoint(sig.bands):
+            yield sig
+
+
+@beam.ptransform_fn
+def _VerifyPairs(signatures_and_candidates, threshold: float):
+    """Candidate pairs whose exact 5-gram Jaccard reaches `threshold`, as edges.
+
+    Each side's shingle set travels once per distinct pair it is in: joined by id, then grouped by pair.
+    """
+    signatures, candidates = signatures_and_candidates
+    shingles = signatures | "ShinglesById" >> beam.Map(lambda sig: (sig.node.id, sig.shingles))
+    endpoints = candidates | "PairsById" >> beam.FlatMap(lambda pair: ((pair[0].id, pair), (pair[1].id, pair)))
+    return (
+        {"shingles": shingles, "pairs": endpoints}
+        | "JoinShingles" >> beam.CoGroupByKey()
+        | "HalfPairs" >> beam.FlatMap(_half_pairs)
+        | "GroupByPair" >> beam.GroupByKey()
+        | "Verify" >> beam.FlatMap(_verified, threshold)
+    )
+
+
+def _half_pairs(joined: tuple[str, dict[str, list]]) -> Iterator[tuple[tuple[str, str], tuple[Node, Node, bytes]]]:
+    _, sides = joined
+    shingles = next(iter(sides["shingles"]), None)
+    if shingles is None:
+        return
+    pairs = {(a.id, b.id): (a, b) for a, b in sides["pairs"]}
+    for key, (a, b) in pairs.items():
+        yield key, (a, b, shingles)
+
+
+def _verified(pair_halves: tuple[tuple[str, str], Iterable[tuple[Node, Node, bytes]]], threshold: float):
+    halves = list(pair_halves[1])
+    if len(halves) < 2:
+        return
+    (a, b, left), (_, _, right) = halves[0], halves[1]
+    similarity = jaccard(left, right)
+    count(a, "dedup_pairs_verified")
+    if similarity >= threshold:
+        yield Edge(a, b, similarity)
+
+
+@beam.ptransform_fn
+def _Clusters(edges_and_groups):
+    """(id, Duplicate) of this run's articles that have duplicates; one step over all edges and groups."""
+    edges, groups = edges_and_groups
+    return (
+        (
+            edges | "EdgeItems" >> beam.Map(lambda edge: (None, edge)),
+            groups | "GroupItems" >> beam.Map(lambda group: (None, group)),
+        )
+        | "AllDuplicates" >> beam.Flatten()
+        | "Together" >> beam.GroupByKey()
+        | "Assign" >> beam.FlatMap(_assign_all)
+    )
+
+
+def _assign_all(keyed: tuple[None, Iterable[Edge | list[Node]]]) -> Iterator[tuple[str, Duplicate]]:
+    edges, groups = [], []
+    for item in keyed[1]:
+        (edges if isinstance(item, Edge) else groups).append(item)
+    assignments = list(assign(edges, groups))
+    for kind in cluster_kinds(assignments).values():
+        count(kind, f"duplicate_clusters_{kind}")
+    yield from assignments
+
+
+class _AnnotateFn(beam.DoFn):
+    def __init__(self, config: DedupConfig, keep_signatures: bool) -> None:
+        self._config = config
+        self._keep = keep_signatures
+
+    def process(self, article: Article, clusters: dict[str, Duplicate]) -> Iterator[Any]:
+        duplicate = clusters.get(article.id) or Duplicate(article.id, 1, None, 1.0)
+        article = article.replace(duplicate=duplicate)
+        if duplicate.kind is not None:
+            count(article, f"duplicate_articles_{duplicate.kind}")
+        if self._keep:
+            params = _params(self._config)
+            record = signature_record(_signature(article, self._config), duplicate, params)
+            yield beam.pvalue.TaggedOutput(SIGNATURES_PREFIX, to_json_line(record))
+        if self._config.drop and duplicate.cluster != article.id:
+            count(article, "duplicates_dropped")
+            yield beam.pvalue.TaggedOutput(DROPPED_PREFIX, to_json_line(dropped_record(article)))
+            return
+        yield article
+
+
+def _params(config: DedupConfig) -> dict[str, Any]:
+    return {"algorithm": algorithm(), "bands": config.bands, "rows": config.rows, "seed": config.seed}
