@@ -19,6 +19,7 @@ from pipeline.config import Config
 from pipeline.inputs import absolute, resolve_input
 from pipeline.runners import check_runner
 from transforms.core.nlp import model_info
+from transforms.core.warc import SKIPPED_PREFIX
 from transforms.metrics import NAMESPACE
 
 SUMMARY_NAME = "run-summary.json"
@@ -74,6 +75,7 @@ def execute(
         write_summary(output, summary)
         raise JobFailed(f"the job failed: {type(error).__name__}: {error}") from error
     counts = _counters(result)
+    summary["skipped_records"] = _skipped_records(counts)
     ratio = round(counts["dead_letter"] / counts["inputs"], 6) if counts["inputs"] else 0.0
     invariant_ok = counts["inputs"] == counts["enriched"] + counts["dead_letter"]
     summary.update(
@@ -116,6 +118,12 @@ def _counters(result: beam.runners.runner.PipelineResult) -> dict[str, int]:
         value = counter.committed if counter.committed is not None else counter.attempted
         totals[counter.key.metric.name] = totals.get(counter.key.metric.name, 0) + (value or 0)
     return totals
+
+
+def _skipped_records(counts: dict[str, int]) -> dict[str, int]:
+    """Take the counts of WARC records that are not articles (request, metadata…) out of `counts`, by kind."""
+    names = sorted(name for name in counts if name.startswith(SKIPPED_PREFIX))
+    return {name.removeprefix(SKIPPED_PREFIX): counts.pop(name) for name in names}
 
 
 def write_summary(output: str, summary: dict[str, Any]) -> None:

@@ -13,15 +13,18 @@ import apache_beam as beam
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 
-from transforms.core import parse
+from transforms.core import parse, warc
+from transforms.core.html import Page
 from transforms.core.records import describe_exception, error_text
 from transforms.core.types import Article, DeadLetter, Source
+from transforms.extract_pages import ExtractPages
 from transforms.metrics import count
 
 if TYPE_CHECKING:
     from pipeline.config import ReadConfig
 
 DEAD_LETTER = "dead_letter"
+PAGES = "pages"
 FILES_PER_SHUFFLE = 10  # small enough that a few dozen files still spread over every worker
 
 
@@ -67,15 +70,18 @@ class ParseArticleFiles(beam.PTransform):
     def __init__(self, base: str, config: ReadConfig) -> None:
         super().__init__()
         self._read = _ReadFileFn(base, config)
+        self._extract = ExtractPages(config.web)
 
     def expand(self, metadata):
         files = metadata | "ReadMatches" >> fileio.ReadMatches()
         parsed = files | "ParseFiles" >> beam.ParDo(self._read).with_output_types(
-            Article, dead_letter=DeadLetter
-        ).with_exception_handling(dead_letter_tag="failed").with_outputs(DEAD_LETTER, main="articles")
+            Article, dead_letter=DeadLetter, pages=Page
+        ).with_exception_handling(dead_letter_tag="failed").with_outputs(DEAD_LETTER, PAGES, main="articles")
         crashed = parsed["failed"] | "DescribeFailures" >> beam.Map(self._read.failed)
-        dead = (parsed[DEAD_LETTER], crashed) | "MergeDeadLetters" >> beam.Flatten()
-        articles = parsed["articles"] | "CountArticleInputs" >> beam.Map(count, "inputs")
+        extracted, extract_dead = parsed[PAGES] | "ExtractPages" >> self._extract
+        dead = (parsed[DEAD_LETTER], crashed, extract_dead) | "MergeDeadLetters" >> beam.Flatten()
+        articles = (parsed["articles"], extracted) | "MergeArticles" >> beam.Flatten()
+        articles = articles | "CountArticleInputs" >> beam.Map(count, "inputs")
         dead = dead | "CountFailedInputs" >> beam.Map(count, "inputs")
         return articles, dead
 
@@ -94,6 +100,9 @@ class _ReadFileFn(beam.DoFn):
             problem = _local_file_problem(source.uri)
             if problem is not None:
                 raise problem
+            if source.format in parse.WEB_FORMATS.values():
+                yield from self._web_items(file.open(compression_type=CompressionTypes.UNCOMPRESSED), source)
+                return
             with parse.open_decompressed(
                 file.open(compression_type=CompressionTypes.UNCOMPRESSED), source.uri
             ) as stream:
@@ -118,6 +127,31 @@ class _ReadFileFn(beam.DoFn):
         for item in items:
             empty = False
             yield self._dead(source, item) if isinstance(item, parse.InputError) else item
+        if empty:  # a file without a single record must still leave a trace
+            yield self._dead(source, parse.InputError("empty_input", "the file holds no records"))
+
+    def _web_items(self, raw, source: Source) -> Iterator[Article | beam.pvalue.TaggedOutput]:
+        """Pages to extract, WET articles, and dead letters of a web file; other WARC records are counted."""
+        web, empty = self._config.web, True
+        with raw:
+            for item in warc.web_items(
+                raw,
+                source,
+                max_page_bytes=web.max_page_bytes,
+                max_text_bytes=self._config.max_article_bytes,
+                max_decompressed_bytes=self._config.max_decompressed_bytes,
+            ):
+                empty = False
+                if isinstance(item, Page):
+                    yield beam.pvalue.TaggedOutput(PAGES, item)
+                elif isinstance(item, warc.Skipped):
+                    count(item, f"{warc.SKIPPED_PREFIX}{item.kind}")
+                elif isinstance(item, warc.RecordError):
+                    at = replace(source, offset=item.offset)
+                    dead = DeadLetter(at, "read", item.reason, str(item), parse.article_id(source.path, item.offset))
+                    yield beam.pvalue.TaggedOutput(DEAD_LETTER, dead)
+                else:
+                    yield item
         if empty:  # a file without a single record must still leave a trace
             yield self._dead(source, parse.InputError("empty_input", "the file holds no records"))
 

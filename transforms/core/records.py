@@ -9,7 +9,7 @@ from typing import Any
 
 from transforms.core.types import Article, DeadLetter, Source
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 def enriched_record(article: Article) -> dict[str, Any]:
@@ -33,6 +33,7 @@ def enriched_record(article: Article) -> dict[str, Any]:
             for group in article.entity_groups
         ],
         "model": article.model,
+        "authors": article.authors,
     }
 
 

@@ -18,6 +18,9 @@ class Source:
     encoding: str | None = None
     line: int | None = None
     record_id: str | None = None
+    warc_record_id: str | None = None
+    warc_date: str | None = None
+    offset: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,7 @@ class Article:
     entities: list[Entity] = field(default_factory=list)
     entity_groups: list[EntityGroup] = field(default_factory=list)
     model: dict[str, str] | None = None
+    authors: list[str] = field(default_factory=list)
 
     def replace(self, **changes: Any) -> Article:
         return dataclasses.replace(self, **changes)

@@ -1,0 +1,188 @@
+"""WARC and WET files: HTML responses as pages, WET conversions as articles, everything else counted by kind."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import IO
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.recordloader import ArcWarcRecord
+
+from transforms.core.decode import UndecodableError
+from transforms.core.html import Page, http_charset, is_html_type, paragraphs
+from transforms.core.parse import (
+    READ_CHUNK_BYTES,
+    InputError,
+    LimitedStream,
+    article_id,
+    open_decompressed,
+    read_limited,
+)
+from transforms.core.types import Article, Source
+
+GZIP_MAGIC = b"\x1f\x8b\x08"
+WARC_MAGIC = b"WARC/1."
+SKIPPED_PREFIX = "skipped:"  # counters of records that are not articles, by kind (run-summary.json)
+_READ_ERRORS = (ArchiveLoadFailed, OSError, EOFError, zlib.error, ValueError)
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A record that is not an article (request, metadata, non-HTML response…): counted, never a dead letter."""
+
+    kind: str
+
+
+class RecordError(InputError):
+    """A record, or the rest of a file from `offset` on, that cannot become an article."""
+
+    def __init__(self, reason: str, message: str, offset: int | None) -> None:
+        super().__init__(reason, message)
+        self.offset = offset
+
+
+def warc_items(
+    raw: IO[bytes], source: Source, *, max_page_bytes: int, max_text_bytes: int
+) -> Iterator[Page | Article | Skipped | RecordError]:
+    """Every record of a WARC or WET file, in file order.
+
+    gzip per record or over the whole file, bz2 over the whole file, or uncompressed. A record that cannot be
+    parsed is a RecordError at its offset; reading then resumes at the next record that can be found (a new
+    gzip member, or a `WARC/1.` header line), so a corrupt record costs only itself.
+    """
+    stream, whole_file = (bz2.BZ2File(raw), True) if source.uri.lower().endswith(".bz2") else (raw, False)
+    seekable = not whole_file and _seekable(raw)
+    compressed = seekable and _starts_with(raw, GZIP_MAGIC)
+    done = skip = 0
+    while True:
+        iterator = ArchiveIterator(stream)
+        offset = iterator.offset
+        try:
+            for record in iterator:
+                offset = iterator.offset
+                done += 1
+                if skip:
+                    skip -= 1
+                    continue
+                yield from _record_items(record, source, offset, max_page_bytes, max_text_bytes)
+            return
+        except _READ_ERRORS as error:
+            if not whole_file and "non-chunked" in str(error):  # gzip over the whole file, not per record
+                raw.seek(0)
+                stream, whole_file, seekable, skip, done = gzip.GzipFile(fileobj=raw), True, False, done, 0
+                continue
+            yield RecordError("corrupt_record", f"unreadable WARC record at byte {offset}: {error}", offset)
+            resume = _next_record_start(raw, offset + 1, compressed) if seekable else None
+            if resume is None:
+                return
+            raw.seek(resume)
+
+
+def _record_items(
+    record: ArcWarcRecord, source: Source, offset: int, max_page_bytes: int, max_text_bytes: int
+) -> Iterator[Page | Article | Skipped | RecordError]:
+    kind = record.rec_type or "unknown"
+    if kind not in ("response", "conversion"):
+        yield Skipped(kind)
+        return
+    headers = record.rec_headers
+    url = (headers.get_header("WARC-Target-URI") or "").strip("<> ") or None
+    located = replace(
+        source,
+        warc_record_id=headers.get_header("WARC-Record-ID"),
+        warc_date=headers.get_header("WARC-Date"),
+        offset=offset,
+    )
+    record_id = article_id(source.path, offset)
+    try:
+        if kind == "conversion":
+            yield _wet_article(record, located, record_id, url, max_text_bytes)
+            return
+        if record.http_headers is None:
+            yield Skipped("non_http_response")
+            return
+        status = record.http_headers.get_statuscode() or ""
+        if not status.startswith("2"):
+            yield Skipped("non_2xx_response")
+            return
+        content_type = record.http_headers.get_header("Content-Type") or headers.get_header(
+            "WARC-Identified-Payload-Type"
+        )
+        if not is_html_type(content_type):
+            yield Skipped("non_html_response")
+            return
+        data = read_limited(record.content_stream(), max_page_bytes, "the page")
+        yield Page(record_id, located, data, url, http_charset(content_type))
+    except InputError as error:
+        yield RecordError(error.reason, str(error), offset)
+    except (OSError, EOFError, zlib.error, ValueError) as error:  # a broken chunked or Content-Encoding body
+        yield RecordError("corrupt_record", f"unreadable payload of the WARC record at byte {offset}: {error}", offset)
+
+
+def _wet_article(record: ArcWarcRecord, source: Source, record_id: str, url: str | None, limit: int) -> Article:
+    data = read_limited(record.content_stream(), limit, "the text")
+    try:
+        text = data.decode("utf-8")
+        encoding = "utf-8"
+    except UnicodeDecodeError:
+        from transforms.core.decode import decode_bytes
+
+        try:
+            text, encoding = decode_bytes(data)
+        except UndecodableError as error:
+            raise InputError("binary_content", str(error)) from error
+    language = record.rec_headers.get_header("WARC-Identified-Content-Language")
+    return Article(
+        id=record_id,
+        source=replace(source, encoding=encoding),
+        text=paragraphs(text),
+        url=url,
+        metadata={"language": language} if language else {},
+    )
+
+
+def _next_record_start(raw: IO[bytes], start: int, compressed: bool) -> int | None:
+    """The offset of the next gzip member (or `WARC/1.` line) at or after `start`, or None."""
+    magic = GZIP_MAGIC if compressed else WARC_MAGIC
+    raw.seek(start)
+    position, tail = start, b""
+    while chunk := raw.read(READ_CHUNK_BYTES):
+        data = tail + chunk
+        found = data.find(magic)
+        while found > 0 and not compressed and data[found - 1 : found] != b"\n":
+            found = data.find(magic, found + 1)
+        if found >= 0:
+            return position - len(tail) + found
+        tail = data[-(len(magic)) :]
+        position += len(chunk)
+    return None
+
+
+def _seekable(raw: IO[bytes]) -> bool:
+    try:
+        return bool(raw.seekable()) and raw.tell() == 0
+    except (AttributeError, OSError):
+        return False
+
+
+def _starts_with(raw: IO[bytes], magic: bytes) -> bool:
+    head = raw.read(len(magic))
+    raw.seek(0)
+    return head == magic
+
+
+def web_items(
+    raw: IO[bytes], source: Source, *, max_page_bytes: int, max_text_bytes: int, max_decompressed_bytes: int
+) -> Iterator[Page | Article | Skipped | InputError]:
+    """The pages, WET articles, skipped records and record errors of one web file (`html`, `warc` or `wet`)."""
+    if source.format != "html":
+        yield from warc_items(raw, source, max_page_bytes=max_page_bytes, max_text_bytes=max_text_bytes)
+        return
+    with open_decompressed(raw, source.uri) as stream:
+        data = read_limited(LimitedStream(stream, max_decompressed_bytes), max_page_bytes, "the page")
+    yield Page(article_id(source.path), source, data)
