@@ -153,6 +153,14 @@ def paragraphs(text: str) -> str:
     return "\n\n".join(line.strip() for line in text.splitlines() if line.strip())
 
 
+def without_headline(text: str, title: str | None) -> str:
+    """The text without a first paragraph that only repeats the title (the page's <h1>): it is in `title`."""
+    first, _, rest = text.partition("\n\n")
+    if title and rest and " ".join(first.split()).casefold() == " ".join(title.split()).casefold():
+        return rest
+    return text
+
+
 def page_article(page: Page, extracted: dict[str, Any], encoding: str) -> Article:
     """The article of an extracted page: WARC pages keep their target URI as `url`."""
     metadata = {key: extracted[key] for key in ("canonical_url", "site", "language") if extracted.get(key) is not None}
@@ -160,7 +168,7 @@ def page_article(page: Page, extracted: dict[str, Any], encoding: str) -> Articl
     return Article(
         id=page.id,
         source=source,
-        text=extracted["text"],
+        text=without_headline(extracted["text"], extracted["title"]),
         title=extracted["title"],
         url=page.url or extracted["url"] or extracted["canonical_url"],
         date=extracted["date"],

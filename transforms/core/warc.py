@@ -27,6 +27,7 @@ from transforms.core.types import Article, Source
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
 WARC_MAGIC = b"WARC/1."
+WARC_TYPES = {"warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion", "continuation"}
 SKIPPED_PREFIX = "skipped:"  # counters of records that are not articles, by kind (run-summary.json)
 _READ_ERRORS = (ArchiveLoadFailed, OSError, EOFError, zlib.error, ValueError)
 
@@ -52,8 +53,9 @@ def warc_items(
     """Every record of a WARC or WET file, in file order.
 
     gzip per record or over the whole file, bz2 over the whole file, or uncompressed. A record that cannot be
-    parsed is a RecordError at its offset; reading then resumes at the next record that can be found (a new
-    gzip member, or a `WARC/1.` header line), so a corrupt record costs only itself.
+    parsed, or whose `Content-Length` does not end where the next record begins, is a RecordError at its
+    offset; reading then resumes at the next record that can be found (a new gzip member, or a `WARC/1.` header
+    line after the damaged record's start), so a corrupt record costs only itself.
     """
     stream, whole_file = (bz2.BZ2File(raw), True) if source.uri.lower().endswith(".bz2") else (raw, False)
     seekable = not whole_file and _seekable(raw)
@@ -61,26 +63,61 @@ def warc_items(
     done = skip = 0
     while True:
         iterator = ArchiveIterator(stream)
+        records = iter(iterator)
+        pending: list = []  # the current record's items, held until the next record shows where it ended
         offset = iterator.offset
-        try:
-            for record in iterator:
-                offset = iterator.offset
-                done += 1
-                if skip:
-                    skip -= 1
-                    continue
-                yield from _record_items(record, source, offset, max_page_bytes, max_text_bytes)
-            return
-        except _READ_ERRORS as error:
-            if not whole_file and "non-chunked" in str(error):  # gzip over the whole file, not per record
-                raw.seek(0)
-                stream, whole_file, seekable, skip, done = gzip.GzipFile(fileobj=raw), True, False, done, 0
-                continue
-            yield RecordError("corrupt_record", f"unreadable WARC record at byte {offset}: {error}", offset)
-            resume = _next_record_start(raw, offset + 1, compressed) if seekable else None
-            if resume is None:
+        resume_after = None
+        while True:
+            errors = iterator.err_count
+            try:
+                record = next(records, None)
+                if record is not None and record.rec_type not in WARC_TYPES:  # a damaged header that parsed
+                    raise ArchiveLoadFailed(f"unknown WARC-Type {str(record.rec_type)[:40]!r}")
+            except _READ_ERRORS as error:
+                if not whole_file and "non-chunked" in str(error):  # gzip over the whole file, not per record
+                    yield from pending
+                    break
+                failed_at = iterator.offset
+                if pending and failed_at != offset:
+                    yield from pending
+                elif pending:
+                    yield from _broken(pending, offset, "its end cannot be read")
+                if failed_at != offset or not pending:
+                    yield RecordError(
+                        "corrupt_record", f"unreadable WARC record at byte {failed_at}: {error}", failed_at
+                    )
+                resume_after = failed_at
+                break
+            if iterator.err_count > errors and not compressed:  # the previous record's Content-Length lied
+                yield from _broken(pending, offset, "its Content-Length does not end where the next record starts")
+                resume_after = offset
+                break
+            yield from pending
+            if record is None:
                 return
-            raw.seek(resume)
+            offset = iterator.offset
+            done += 1
+            if skip:
+                skip -= 1
+                pending = []
+                continue
+            pending = list(_record_items(record, source, offset, max_page_bytes, max_text_bytes))
+        if resume_after is None:  # gzip over the whole file: read it again, decompressed, past what came out
+            raw.seek(0)
+            stream, whole_file, seekable, skip, done = gzip.GzipFile(fileobj=raw), True, False, done, 0
+            continue
+        resume = _next_record_start(raw, resume_after + 1, compressed) if seekable else None
+        if resume is None:
+            return
+        raw.seek(resume)
+
+
+def _broken(items: list, offset: int, why: str) -> Iterator[Skipped | RecordError]:
+    """A damaged record's items: one RecordError instead of its page or article (skipped kinds stay counted)."""
+    if all(isinstance(item, Skipped) for item in items):
+        yield from items
+    else:
+        yield RecordError("corrupt_record", f"the WARC record at byte {offset} is damaged: {why}", offset)
 
 
 def _record_items(
