@@ -16,6 +16,8 @@ setup(
         "ftfy==6.3.1",
         "charset-normalizer>=3.4,<4",
         "PyYAML>=6.0,<7",
+        "trafilatura==2.3.1",
+        "warcio==1.8.1",
     ],
     extras_require={
         "dask": ["apache-beam[dask]==2.77.0"],

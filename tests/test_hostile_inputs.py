@@ -361,6 +361,16 @@ def test_cli_over_hostile_web_inputs_accounts_for_every_response(tmp_path, tiny_
         record_validators[1].validate(record)
         outcomes.setdefault(record["source"]["path"], []).append((record["source"].get("offset", 0), record["reason"]))
     found = {path: [outcome for _, outcome in sorted(items)] for path, items in outcomes.items()}
-    print(found)
+    assert found == {  # three responses in every WARC: each one is a record or a dead letter
+        "good.html": ["enriched"],
+        "truncated.warc.gz": ["enriched", "enriched", "no_article_text"],  # the half page left has no body
+        "corrupt-middle.warc.gz": ["enriched", "corrupt_record", "enriched"],
+        "lying-longer.warc": ["corrupt_record", "enriched", "enriched"],
+        "lying-shorter.warc": ["corrupt_record", "enriched", "enriched"],
+        "huge.html": ["too_large"],
+        "deep.html": ["no_article_text"],
+        "binary.html": ["binary_content"],
+        "bomb.html.gz": ["too_large"],
+    }
     summary = json.loads((output / "run-summary.json").read_text(encoding="utf-8"))
-    assert summary["invariant_ok"]
+    assert summary["invariant_ok"] and summary["counts"]["inputs"] == len(enriched) + len(dead) == 17
