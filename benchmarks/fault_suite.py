@@ -71,7 +71,8 @@ def _warc(pages: list[bytes], gzip_records: bool = True) -> bytes:
     return out.getvalue()
 
 
-# Each web file with the number of HTML responses it holds: every one must be a record or a dead letter.
+# Each web file with the number of HTML responses it holds: every one must be a record or a dead letter
+# (a damaged record that may have been a request is a dead letter too, so there can be more).
 WEB_RESPONSES = {"page.html": 1, "truncated.warc.gz": 3, "corrupt.warc.gz": 3, "lying.warc": 3, "huge.html": 1,
                  "deep.html": 1, "binary.html": 1, "bomb.html.gz": 1}  # fmt: skip
 
@@ -81,8 +82,10 @@ def web_files(rng: random.Random, sample: str) -> list[tuple[str, bytes]]:
     page = _page(sample)
     members = [_warc([page]) for _ in range(3)]
     whole = b"".join(members)
-    cut = rng.randint(len(members[0]) * 2 + 100, len(whole) - 100)
-    damaged = members[1][:30] + rng.randbytes(200) + members[1][230:]
+    response = len(members[0]) * 2 + members[2].find(b"\x1f\x8b\x08", 1)  # the third response's gzip member
+    cut = rng.randint(response + 20, len(whole) - 20)
+    at = len(members[1]) - 300  # inside the second response's compressed body
+    damaged = members[1][:at] + rng.randbytes(200) + members[1][at + 200 :]
     plain = _warc([page] * 3, gzip_records=False)
     length = plain.split(b"Content-Length: ", 2)[2].split(b"\r\n", 1)[0]  # the first response's length
     lying = plain.replace(b"Content-Length: " + length, b"Content-Length: %d" % (int(length) * 3), 1)
@@ -207,9 +210,9 @@ def web_accounted(result: dict) -> bool:
     missing = {
         path: (outcomes[path], expected)
         for path in outcomes
-        if (expected := WEB_RESPONSES.get(path.rsplit("/", 1)[-1])) is not None and outcomes[path] != expected
+        if (expected := WEB_RESPONSES.get(path.rsplit("/", 1)[-1])) is not None and outcomes[path] < expected
     }
-    rounds = {path.rsplit("/", 1)[0] for path in outcomes if path.startswith("hostile/")}
+    rounds = {"/".join(path.split("/")[:2]) for path in outcomes if path.startswith("hostile/")}
     absent = [f"{r}/{name}" for r in rounds for name in WEB_RESPONSES if f"{r}/{name}" not in outcomes]
     absent = [path for path in absent if not path.endswith(("huge.html", "bomb.html.gz")) or "/r000/" in path]
     print(f"every web response accounted for: {not missing and not absent} (wrong counts {missing}, absent {absent})")

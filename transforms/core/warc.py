@@ -29,7 +29,9 @@ GZIP_MAGIC = b"\x1f\x8b\x08"
 WARC_MAGIC = b"WARC/1."
 WARC_TYPES = {"warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion", "continuation"}
 SKIPPED_PREFIX = "skipped:"  # counters of records that are not articles, by kind (run-summary.json)
-_READ_ERRORS = (ArchiveLoadFailed, OSError, EOFError, zlib.error, ValueError)
+# warcio raises whatever its parsing meets on damaged bytes (AttributeError for a header without a URI…):
+# any error while parsing a record is that record's, never the whole file's.
+_READ_ERRORS = (Exception,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,10 @@ def warc_items(
                 break
             yield from pending
             if record is None:
+                end = _size(raw) if seekable else None
+                if end is not None and iterator.offset < end:  # a last record cut off inside its header
+                    at = iterator.offset
+                    yield RecordError("corrupt_record", f"the file ends inside the WARC record at byte {at}", at)
                 return
             offset = iterator.offset
             done += 1
@@ -136,22 +142,19 @@ def _record_items(
         offset=offset,
     )
     record_id = article_id(source.path, offset)
+    if headers.get_header("Content-Length") is None:  # a header cut short: the file was truncated inside it
+        yield RecordError("corrupt_record", f"the WARC record at byte {offset} has an incomplete header", offset)
+        return
     try:
         if kind == "conversion":
             yield _wet_article(record, located, record_id, url, max_text_bytes)
             return
-        if record.http_headers is None:
-            yield Skipped("non_http_response")
-            return
-        status = record.http_headers.get_statuscode() or ""
-        if not status.startswith("2"):
-            yield Skipped("non_2xx_response")
-            return
-        content_type = record.http_headers.get_header("Content-Type") or headers.get_header(
-            "WARC-Identified-Payload-Type"
-        )
-        if not is_html_type(content_type):
-            yield Skipped("non_html_response")
+        content_type, skipped = _response_kind(record)
+        if skipped is not None:
+            if _cut_short(record):  # the file ends inside it: it may have been an HTML page
+                yield RecordError("corrupt_record", f"the file ends inside the WARC record at byte {offset}", offset)
+            else:
+                yield Skipped(skipped)
             return
         data = read_limited(record.content_stream(), max_page_bytes, "the page")
         yield Page(record_id, located, data, url, http_charset(content_type))
@@ -159,6 +162,25 @@ def _record_items(
         yield RecordError(error.reason, str(error), offset)
     except (OSError, EOFError, zlib.error, ValueError) as error:  # a broken chunked or Content-Encoding body
         yield RecordError("corrupt_record", f"unreadable payload of the WARC record at byte {offset}: {error}", offset)
+
+
+def _response_kind(record: ArcWarcRecord) -> tuple[str | None, str | None]:
+    """(content type, None) for an HTML page with a 2xx status, else (None, the kind of response it is)."""
+    if record.http_headers is None:
+        return None, "non_http_response"
+    if not (record.http_headers.get_statuscode() or "").startswith("2"):
+        return None, "non_2xx_response"
+    content_type = record.http_headers.get_header("Content-Type") or record.rec_headers.get_header(
+        "WARC-Identified-Payload-Type"
+    )
+    return (content_type, None) if is_html_type(content_type) else (None, "non_html_response")
+
+
+def _cut_short(record: ArcWarcRecord) -> bool:
+    """Whether the record's block ends before its Content-Length (reads the rest of it, as warcio would)."""
+    while record.raw_stream.read(READ_CHUNK_BYTES):
+        pass
+    return getattr(record.raw_stream, "limit", 0) > 0
 
 
 def _wet_article(record: ArcWarcRecord, source: Source, record_id: str, url: str | None, limit: int) -> Article:
@@ -198,6 +220,16 @@ def _next_record_start(raw: IO[bytes], start: int, compressed: bool) -> int | No
         tail = data[-(len(magic)) :]
         position += len(chunk)
     return None
+
+
+def _size(raw: IO[bytes]) -> int | None:
+    try:
+        position = raw.tell()
+        size = raw.seek(0, 2)
+        raw.seek(position)
+    except OSError:
+        return None
+    return size
 
 
 def _seekable(raw: IO[bytes]) -> bool:
