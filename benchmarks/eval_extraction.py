@@ -116,6 +116,21 @@ def pipeline_extraction_seconds(pages: dict[str, str]) -> float:
     return seconds
 
 
+def plain_cp1252_broken(pages: dict[str, str], meta: bool) -> int:
+    """How many cp1252 pages plain trafilatura, given their bytes, turns into text with U+FFFD or mojibake.
+
+    `meta`: the charset is declared in a <meta charset>; else it is not in the page (as in a WARC whose HTTP
+    header names it, which trafilatura never sees).
+    """
+    import trafilatura
+
+    broken = 0
+    for page in pages.values():
+        text = trafilatura.extract(cp1252_bytes(page, meta=meta), favor_precision=True) or ""
+        broken += bool(_MOJIBAKE.search(text))
+    return broken
+
+
 def declared_metadata(page: str) -> tuple[str | None, str | None]:
     """(title, date) the page states for itself: og:title/JSON-LD headline, published_time/datePublished."""
     title = _first(
@@ -205,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     broken_utf8 = sum(bool(_MOJIBAKE.search(r["text"] + (r["title"] or ""))) for r in by_key["html"].values())
     print(f"== cp1252 copies (<meta charset> only): {len(legacy)} records, text identical to the UTF-8 page's ", end="")
     print(f"record: {same}/{len(by_key['html'])}; with U+FFFD or mojibake: {broken} (UTF-8 originals: {broken_utf8})")
+
+    with_meta, without = plain_cp1252_broken(pages, meta=True), plain_cp1252_broken(pages, meta=False)
+    print(f"   plain trafilatura.extract given cp1252 bytes: {with_meta} pages with U+FFFD or mojibake when ", end="")
+    print(f"<meta charset> declares it, {without} when only an HTTP header would")
 
     code, _, summary, warc_records, warc_dead = runs["warc"]
     same = sum(by_key["warc"].get(k, {}).get("text") == r["text"] for k, r in by_key["html"].items())
