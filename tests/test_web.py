@@ -281,3 +281,24 @@ def test_the_site_name_is_taken_off_the_title():
     assert without_site_name("LinkNaija | Kate Henshaw in new photos", "linknaija") == "Kate Henshaw in new photos"
     assert without_site_name("Sportsnet", "Sportsnet") == "Sportsnet"
     assert without_site_name("A title", None) == "A title"
+
+
+def test_watch_extracts_web_pages_where_it_reads_them(tmp_path):
+    from apache_beam.io import fileio
+    from apache_beam.io.filesystem import FileMetadata
+
+    from pipeline.config import ReadConfig
+    from transforms.core.types import Article
+    from transforms.read_articles import _ReadFileFn
+
+    path = tmp_path / "crawl.warc.gz"
+    path.write_bytes(warc_bytes(CRAWL))
+    reader = _ReadFileFn(str(tmp_path), ReadConfig())
+    reader.extract_inline = True
+    reader.setup()
+    try:
+        outputs = list(reader.process(fileio.ReadableFile(FileMetadata(str(path), path.stat().st_size))))
+    finally:
+        reader.teardown()
+    assert all(isinstance(output, Article) for output in outputs)
+    assert sorted(output.url for output in outputs) == ["https://planet.example/a", "https://planet.example/b"]

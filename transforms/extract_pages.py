@@ -31,21 +31,18 @@ class ExtractPages(beam.PTransform):
         self._config = config
 
     def expand(self, pages):
-        extracted = (
-            pages
-            | "SpreadPages" >> beam.Reshuffle()
-            | "Extract"
-            >> beam.ParDo(_ExtractFn(self._config))
-            .with_output_types(Article, dead_letter=DeadLetter)
-            .with_exception_handling(dead_letter_tag="failed")
-            .with_outputs(DEAD_LETTER, main="articles")
-        )
+        spread = pages | "SpreadPages" >> beam.Reshuffle()
+        extracted = spread | "Extract" >> beam.ParDo(ExtractPageFn(self._config)).with_output_types(
+            Article, dead_letter=DeadLetter
+        ).with_exception_handling(dead_letter_tag="failed").with_outputs(DEAD_LETTER, main="articles")
         crashed = extracted["failed"] | "DescribeFailures" >> beam.Map(_failed)
         dead = (extracted[DEAD_LETTER], crashed) | "MergeDeadLetters" >> beam.Flatten()
         return extracted["articles"], dead
 
 
-class _ExtractFn(beam.DoFn):
+class ExtractPageFn(beam.DoFn):
+    """One page to an article or a dead letter (tagged `dead_letter`), extracted in a killable child process."""
+
     def __init__(self, config: WebConfig) -> None:
         self._config = config
         self._worker: PageWorker | None = None

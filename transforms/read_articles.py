@@ -17,7 +17,7 @@ from transforms.core import parse, warc
 from transforms.core.html import Page
 from transforms.core.records import describe_exception, error_text
 from transforms.core.types import Article, DeadLetter, Source
-from transforms.extract_pages import ExtractPages
+from transforms.extract_pages import ExtractPageFn, ExtractPages
 from transforms.metrics import count
 
 if TYPE_CHECKING:
@@ -73,14 +73,21 @@ class ParseArticleFiles(beam.PTransform):
         self._extract = ExtractPages(config.web)
 
     def expand(self, metadata):
+        # On a stream (watch), pages are extracted where they are read: a separate extraction stage held
+        # every window back until the poller finished.
+        self._read.extract_inline = not metadata.is_bounded
         files = metadata | "ReadMatches" >> fileio.ReadMatches()
         parsed = files | "ParseFiles" >> beam.ParDo(self._read).with_output_types(
             Article, dead_letter=DeadLetter, pages=Page
         ).with_exception_handling(dead_letter_tag="failed").with_outputs(DEAD_LETTER, PAGES, main="articles")
         crashed = parsed["failed"] | "DescribeFailures" >> beam.Map(self._read.failed)
-        extracted, extract_dead = parsed[PAGES] | "ExtractPages" >> self._extract
-        dead = (parsed[DEAD_LETTER], crashed, extract_dead) | "MergeDeadLetters" >> beam.Flatten()
-        articles = (parsed["articles"], extracted) | "MergeArticles" >> beam.Flatten()
+        if self._read.extract_inline:
+            articles = parsed["articles"]
+            dead = (parsed[DEAD_LETTER], crashed) | "MergeDeadLetters" >> beam.Flatten()
+        else:
+            extracted, extract_dead = parsed[PAGES] | "ExtractPages" >> self._extract
+            dead = (parsed[DEAD_LETTER], crashed, extract_dead) | "MergeDeadLetters" >> beam.Flatten()
+            articles = (parsed["articles"], extracted) | "MergeArticles" >> beam.Flatten()
         articles = articles | "CountArticleInputs" >> beam.Map(count, "inputs")
         dead = dead | "CountFailedInputs" >> beam.Map(count, "inputs")
         return articles, dead
@@ -93,6 +100,15 @@ class _ReadFileFn(beam.DoFn):
         self._fields = parse.Fields(
             config.id_field, config.title_field, config.text_field, config.url_field, config.date_field
         )
+        self.extract_inline = False
+        self._extractor = ExtractPageFn(config.web)
+
+    def setup(self) -> None:
+        if self.extract_inline:
+            self._extractor.setup()
+
+    def teardown(self) -> None:
+        self._extractor.teardown()
 
     def process(self, file: fileio.ReadableFile) -> Iterator[Article | beam.pvalue.TaggedOutput]:
         source = self.source_of(file)
@@ -142,7 +158,9 @@ class _ReadFileFn(beam.DoFn):
                 max_decompressed_bytes=self._config.max_decompressed_bytes,
             ):
                 empty = False
-                if isinstance(item, Page):
+                if isinstance(item, Page) and self.extract_inline:
+                    yield from self._extractor.process(item)
+                elif isinstance(item, Page):
                     yield beam.pvalue.TaggedOutput(PAGES, item)
                 elif isinstance(item, warc.Skipped):
                     count(item, f"{warc.SKIPPED_PREFIX}{item.kind}")
