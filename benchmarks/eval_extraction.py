@@ -151,7 +151,7 @@ def declared_metadata(page: str) -> tuple[str | None, str | None]:
 def _h1s(page: str) -> list[str]:
     from lxml import html as lxml_html
 
-    tree = lxml_html.fromstring(page.encode("utf-8"))
+    tree = lxml_html.fromstring(page.encode("utf-8"), parser=lxml_html.HTMLParser(encoding="utf-8"))
     return [text for h1 in tree.xpath("//h1") if (text := h1.text_content()).strip()]
 
 
