@@ -23,6 +23,8 @@ setup(
         "pyarrow==25.0.1",
         "tqdm==4.70.1",
         "rensa==0.5.0",
+        "trafilatura==2.3.1",
+        "warcio==1.8.1",
     ],
     extras_require={
         "dask": ["apache-beam[dask]==2.77.0"],

@@ -46,6 +46,60 @@ def hostile_files(rng: random.Random, sample: str) -> list[tuple[str, bytes]]:
         ("deep.json", deep),
         ("rtl.txt", ("مرحبا بكم في جنيف. שלום עולם 🎉 𝔘𝔫𝔦𝔠𝔬𝔡𝔢\n\n" + sample).encode()),
         ("dir.txt/inside.txt", raw),
+        *web_files(rng, sample),
+    ]
+
+
+def _page(sample: str) -> bytes:
+    paragraphs = "".join(f"<p>{line}</p>" for line in sample.splitlines() if line.strip())
+    return f"<html><head><title>Sample</title></head><body><article>{paragraphs}</article></body></html>".encode()
+
+
+def _warc(pages: list[bytes], gzip_records: bool = True) -> bytes:
+    """A WARC with a request and an HTML response record per page."""
+    import io
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    out = io.BytesIO()
+    writer = WARCWriter(out, gzip=gzip_records)
+    for index, page in enumerate(pages):
+        url = f"https://news.example/{index}"
+        request = StatusAndHeaders("GET / HTTP/1.1", [("Host", "news.example")], protocol="HTTP/1.1")
+        writer.write_record(writer.create_warc_record(url, "request", http_headers=request))
+        headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+        writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(page), http_headers=headers))
+    return out.getvalue()
+
+
+# Each web file with the number of HTML responses it holds: every one must be a record or a dead letter
+# (a damaged record that may have been a request is a dead letter too, so there can be more).
+WEB_RESPONSES = {"page.html": 1, "truncated.warc.gz": 3, "corrupt.warc.gz": 3, "lying.warc": 3, "huge.html": 1,
+                 "deep.html": 1, "binary.html": 1, "bomb.html.gz": 1}  # fmt: skip
+
+
+def web_files(rng: random.Random, sample: str) -> list[tuple[str, bytes]]:
+    """Hostile web inputs: broken WARCs, a 50 MB page, 100,000-deep HTML, binary and bomb pages."""
+    page = _page(sample)
+    members = [_warc([page]) for _ in range(3)]
+    whole = b"".join(members)
+    response = len(members[0]) * 2 + members[2].find(b"\x1f\x8b\x08", 1)  # the third response's gzip member
+    cut = rng.randint(response + 20, len(whole) - 20)
+    at = len(members[1]) - 300  # inside the second response's compressed body
+    damaged = members[1][:at] + rng.randbytes(200) + members[1][at + 200 :]
+    plain = _warc([page] * 3, gzip_records=False)
+    length = plain.split(b"Content-Length: ", 2)[2].split(b"\r\n", 1)[0]  # the first response's length
+    lying = plain.replace(b"Content-Length: " + length, b"Content-Length: %d" % (int(length) * 3), 1)
+    return [
+        ("page.html", page),
+        ("truncated.warc.gz", whole[:cut]),
+        ("corrupt.warc.gz", members[0] + damaged + members[2]),
+        ("lying.warc", lying),
+        ("huge.html", b"<html><body>" + b"<p>All work and no play.</p>" * 1_800_000 + b"</body></html>"),
+        ("deep.html", b"<html><body>" + b"<div>" * 100_000 + b"<p>deep</p>" + b"</div>" * 100_000 + b"</body></html>"),
+        ("binary.html", PNG + rng.randbytes(3000)),
+        ("bomb.html.gz", gzip.compress(b"<html>" + b" " * 300_000_000, compresslevel=9)),
     ]
 
 
@@ -80,7 +134,14 @@ def build(workdir: Path, bbc: Path, count: int, hostile_rounds: int, seed: int) 
     for index in range(hostile_rounds):
         sample = rng.choice(chosen).read_text(encoding="utf-8", errors="replace")
         for name, data in hostile_files(rng, sample):
-            if index and name in {"too-large.txt", "bomb.txt.gz", "bomb.jsonl.bz2", "one-line.txt"}:
+            if index and name in {
+                "too-large.txt",
+                "bomb.txt.gz",
+                "bomb.jsonl.bz2",
+                "one-line.txt",
+                "huge.html",
+                "bomb.html.gz",
+            }:
                 continue  # the expensive ones once
             target = mixed / "hostile" / f"r{index:03d}" / name
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -151,8 +212,25 @@ def report(name: str, result: dict) -> None:
     print(f"   invariant holds: {result['summary'].get('invariant_ok')}")
     for reason, number in sorted(reasons.items()):
         print(f"   dead letter {reason}: {number}")
+    if result["summary"].get("skipped_records"):
+        print(f"   skipped WARC records: {result['summary']['skipped_records']}")
     if result["exit"]:
         print(result["err"][-3000:])
+
+
+def web_accounted(result: dict) -> bool:
+    """Whether every HTML response of every hostile web file came out as a record or a dead letter."""
+    outcomes = Counter(r["source"]["path"] for r in result["enriched"] + result["dead"])
+    missing = {
+        path: (outcomes[path], expected)
+        for path in outcomes
+        if (expected := WEB_RESPONSES.get(path.rsplit("/", 1)[-1])) is not None and outcomes[path] < expected
+    }
+    rounds = {"/".join(path.split("/")[:2]) for path in outcomes if path.startswith("hostile/")}
+    absent = [f"{r}/{name}" for r in rounds for name in WEB_RESPONSES if f"{r}/{name}" not in outcomes]
+    absent = [path for path in absent if not path.endswith(("huge.html", "bomb.html.gz")) or "/r000/" in path]
+    print(f"every web response accounted for: {not missing and not absent} (wrong counts {missing}, absent {absent})")
+    return not missing and not absent
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,9 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"real articles' records identical to the clean run: {same} ({len(by_path)} records)")
     missing = unaccounted(mixed, hostile)
     print(f"entries with an article extension that left no record or dead letter: {len(missing)} {missing[:5]}")
+    web_ok = web_accounted(hostile)
     ratio = hostile["peak_rss_mb"] / max(baseline["peak_rss_mb"], 1)
     print(f"peak RSS ratio hostile/clean: {ratio:.2f}")
-    ok = baseline["exit"] == hostile["exit"] == 0 and same and hostile["summary"].get("invariant_ok") and not missing
+    ok = baseline["exit"] == hostile["exit"] == 0 and same and hostile["summary"].get("invariant_ok")
+    ok = ok and not missing and web_ok
     return 0 if ok else 1
 
 

@@ -45,6 +45,15 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    favor_precision: bool = True
+    page_timeout_s: float = 30.0
+    max_page_bytes: int = 10_000_000
+    worker_memory_mb: int = 2048
+    reset_caches_every: int = 1000
+
+
+@dataclass(frozen=True)
 class ReadConfig:
     id_field: str = "id"
     title_field: str = "title"
@@ -55,6 +64,7 @@ class ReadConfig:
     max_article_bytes: int = 20_000_000
     max_file_bytes: int = 100_000_000
     max_decompressed_bytes: int = 4_000_000_000
+    web: WebConfig = field(default_factory=WebConfig)
 
 
 @dataclass(frozen=True)
@@ -226,6 +236,10 @@ def _check(config: Config, origin: str) -> None:
         "read.max_article_bytes": config.read.max_article_bytes > 0,
         "read.max_file_bytes": config.read.max_file_bytes > 0,
         "read.max_decompressed_bytes": config.read.max_decompressed_bytes > 0,
+        "read.web.page_timeout_s": config.read.web.page_timeout_s > 0,
+        "read.web.max_page_bytes": config.read.web.max_page_bytes > 0,
+        "read.web.worker_memory_mb": config.read.web.worker_memory_mb >= 0,
+        "read.web.reset_caches_every": config.read.web.reset_caches_every > 0,
         "tag.batch_size": config.tag.batch_size > 0,
         "tag.max_chunk_chars": 0 < config.tag.max_chunk_chars <= 1_000_000,
         "tag.vocab_zone_chars": config.tag.vocab_zone_chars > 0,

@@ -32,7 +32,10 @@ def resolve_input(given: str) -> tuple[str, str]:
         base = path.rstrip("/")
         pattern = base + "/**"
     if not any(article_format(meta.path) for meta in _match(pattern)):
-        raise ConfigError(f"--input: no article files (.txt, .jsonl, .json, optionally .gz or .bz2) match {given!r}")
+        raise ConfigError(
+            f"--input: no article files (.txt, .jsonl, .json, .html, .warc, .wet, optionally .gz or .bz2) "
+            f"match {given!r}"
+        )
     return pattern, base
 
 

@@ -23,6 +23,7 @@ from pipeline.report import write_report
 from pipeline.runners import SMALL_INPUT_BYTES, check_runner, one_process_for_small_input
 from transforms.cluster_duplicates import EarlierRuns
 from transforms.core.nlp import model_info
+from transforms.core.warc import SKIPPED_PREFIX
 from transforms.metrics import NAMESPACE
 from transforms.strip_corpus_boilerplate import LineLedger
 
@@ -112,6 +113,7 @@ def execute(
         raise JobFailed(f"the job failed: {type(error).__name__}: {error}") from error
     counts = _counters(result)
     summary.update(_breakdowns(counts))
+    summary["skipped_records"] = _skipped_records(counts)
     ratio = round(counts["dead_letter"] / counts["inputs"], 6) if counts["inputs"] else 0.0
     dropped = counts.get("duplicates_dropped", 0)
     invariant_ok = counts["inputs"] == counts["enriched"] + counts["dead_letter"] + dropped
@@ -178,6 +180,12 @@ def _breakdowns(counts: dict[str, int]) -> dict[str, dict[str, int]]:
             if value:
                 breakdowns[section][code] = value
     return breakdowns
+
+
+def _skipped_records(counts: dict[str, int]) -> dict[str, int]:
+    """Take the counts of WARC records that are not articles (request, metadata…) out of `counts`, by kind."""
+    names = sorted(name for name in counts if name.startswith(SKIPPED_PREFIX))
+    return {name.removeprefix(SKIPPED_PREFIX): counts.pop(name) for name in names}
 
 
 def write_summary(output: str, summary: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import os
+import re
 import tracemalloc
 from pathlib import Path
 
@@ -346,3 +347,56 @@ def test_cli_over_a_hostile_folder_accounts_for_every_input(tmp_path, tiny_model
         ("Geneva", "Geneva"),
         ("Joe Biden", "Joe Biden"),
     ]
+
+
+def _hostile_web_folder(root: Path) -> None:
+    """Hostile web inputs beside a good page: broken WARCs, huge, deep, binary and bomb pages."""
+    from .test_web import CRAWL, article_page, warc_bytes
+
+    page = CRAWL[2]
+    parts = [warc_bytes([page]) for _ in range(3)]
+    plain = warc_bytes([page, page, page], gzip_records=False)
+    length = int(re.search(rb"Content-Length: (\d+)", plain)[1])
+    files = {
+        "good.html": article_page().encode(),
+        "truncated.warc.gz": b"".join(parts)[: len(parts[0]) * 2 + len(parts[2]) // 2],
+        "corrupt-middle.warc.gz": parts[0] + parts[1][:30] + b"\x00" * 200 + parts[1][230:] + parts[2],
+        "lying-longer.warc": plain.replace(b"Content-Length: %d" % length, b"Content-Length: %d" % (length * 2), 1),
+        "lying-shorter.warc": plain.replace(b"Content-Length: %d" % length, b"Content-Length: %d" % (length // 2), 1),
+        "huge.html": b"<html><body>" + b"<p>All work and no play.</p>" * 1_800_000 + b"</body></html>",
+        "deep.html": b"<html><body>" + b"<div>" * 100_000 + b"<p>text</p>" + b"</div>" * 100_000 + b"</body></html>",
+        "binary.html": PNG * 4,
+        "bomb.html.gz": gzip.compress(b"<html>" + b" " * 200_000_000),
+    }
+    for name, data in files.items():
+        (root / name).write_bytes(data)
+
+
+def test_cli_over_hostile_web_inputs_accounts_for_every_response(tmp_path, tiny_model, record_validators):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    _hostile_web_folder(corpus)
+    output = tmp_path / "out"
+    assert main(["run", "--input", str(corpus), "--output", str(output), "--model", tiny_model]) == 0
+    enriched, dead = read_shards(output, "enriched"), read_shards(output, "dead-letter")
+    outcomes: dict[str, list[tuple[int, str]]] = {}
+    for record in enriched:
+        record_validators[0].validate(record)
+        outcomes.setdefault(record["source"]["path"], []).append((record["source"].get("offset", 0), "enriched"))
+    for record in dead:
+        record_validators[1].validate(record)
+        outcomes.setdefault(record["source"]["path"], []).append((record["source"].get("offset", 0), record["reason"]))
+    found = {path: [outcome for _, outcome in sorted(items)] for path, items in outcomes.items()}
+    assert found == {  # three responses in every WARC: each one is a record or a dead letter
+        "good.html": ["enriched"],
+        "truncated.warc.gz": ["enriched", "enriched", "no_article_text"],  # the half page left has no body
+        "corrupt-middle.warc.gz": ["enriched", "corrupt_record", "enriched"],
+        "lying-longer.warc": ["corrupt_record", "enriched", "enriched"],
+        "lying-shorter.warc": ["corrupt_record", "enriched", "enriched"],
+        "huge.html": ["too_large"],
+        "deep.html": ["no_article_text"],
+        "binary.html": ["binary_content"],
+        "bomb.html.gz": ["too_large"],
+    }
+    summary = json.loads((output / "run-summary.json").read_text(encoding="utf-8"))
+    assert summary["invariant_ok"] and summary["counts"]["inputs"] == len(enriched) + len(dead) == 17

@@ -15,10 +15,12 @@ from apache_beam import typehints
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 
-from transforms.core import parse
+from transforms.core import parse, warc
+from transforms.core.html import Page
 from transforms.core.progress import ProgressReporter
 from transforms.core.records import as_dead_letter, describe_exception, error_text
 from transforms.core.types import Article, DeadLetter, Source
+from transforms.extract_pages import ExtractPageFn, ExtractPages
 from transforms.match_files import MatchFiles
 from transforms.metrics import count
 
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from pipeline.config import ReadConfig
 
 DEAD_LETTER = "dead_letter"
+PAGES = "pages"
 FILES_PER_SHUFFLE = 10  # small enough that a few dozen files still spread over every worker
 
 
@@ -74,20 +77,29 @@ class ParseArticleFiles(beam.PTransform):
         super().__init__()
         self._read = _ReadFileFn(base, config)
         self._progress = progress
+        self._extract = ExtractPages(config.web)
 
     def expand(self, metadata):
+        # On a stream (watch), pages are extracted where they are read: a separate extraction stage held
+        # every window back until the poller finished.
+        self._read.extract_inline = not metadata.is_bounded
         files = metadata | "ReadMatches" >> fileio.ReadMatches()
         # Each application reports as a pass of its own (pipeline/progress.py).
         reader = self._read.reporting_to(ProgressReporter(self._progress)) if self._progress else self._read
         parsed = files | "ParseFiles" >> beam.ParDo(reader).with_output_types(
-            Article, dead_letter=DeadLetter
-        ).with_exception_handling(dead_letter_tag=DEAD_LETTER).with_outputs(DEAD_LETTER, main="articles")
+            Article, dead_letter=DeadLetter, pages=Page
+        ).with_exception_handling(dead_letter_tag=DEAD_LETTER).with_outputs(DEAD_LETTER, PAGES, main="articles")
         # Beam's exception handling shares the dead-letter output: no Flatten, which would be a stage of its own
         # (and hold streamed dead letters until the source ends). It types that output as its (input, error)
         # tuples; it carries DeadLetters too, so it gets their coder, as Beam itself sets element types there.
         parsed[DEAD_LETTER].element_type = typehints.Union[DeadLetter, typehints.Any]
         dead = parsed[DEAD_LETTER] | "DescribeFailures" >> beam.Map(as_dead_letter, self._read.failed)
-        articles = parsed["articles"] | "CountArticleInputs" >> beam.Map(count, "inputs")
+        articles = parsed["articles"]
+        if not self._read.extract_inline:
+            extracted, extract_dead = parsed[PAGES] | "ExtractPages" >> self._extract
+            dead = (dead, extract_dead) | "MergeDeadLetters" >> beam.Flatten()
+            articles = (articles, extracted) | "MergeArticles" >> beam.Flatten()
+        articles = articles | "CountArticleInputs" >> beam.Map(count, "inputs")
         dead = dead | "CountFailedInputs" >> beam.Map(count, "inputs")
         return articles, dead
 
@@ -100,6 +112,8 @@ class _ReadFileFn(beam.DoFn):
             config.id_field, config.title_field, config.text_field, config.url_field, config.date_field
         )
         self._progress: ProgressReporter | None = None
+        self.extract_inline = False
+        self._extractor = ExtractPageFn(config.web)
 
     def reporting_to(self, progress: ProgressReporter) -> _ReadFileFn:
         """A copy of this reader that reports its progress to `progress`."""
@@ -110,10 +124,15 @@ class _ReadFileFn(beam.DoFn):
     def setup(self) -> None:
         if self._progress is not None:
             self._progress.start()
+        if self.extract_inline:
+            self._extractor.setup()
 
     def finish_bundle(self) -> None:
         if self._progress is not None:
             self._progress.flush()
+
+    def teardown(self) -> None:
+        self._extractor.teardown()
 
     def process(self, file: fileio.ReadableFile) -> Iterator[Article | beam.pvalue.TaggedOutput]:
         if self._progress is None:
@@ -133,6 +152,9 @@ class _ReadFileFn(beam.DoFn):
             raw = file.open(compression_type=CompressionTypes.UNCOMPRESSED)
             if self._progress is not None:
                 self._progress.open_file(raw)
+            if source.format in parse.WEB_FORMATS.values():
+                yield from self._web_items(raw, source)
+                return
             with parse.open_decompressed(raw, source.uri) as stream:
                 limited = parse.LimitedStream(stream, self._config.max_decompressed_bytes)
                 yield from self._articles(limited, source)
@@ -155,6 +177,33 @@ class _ReadFileFn(beam.DoFn):
         for item in items:
             empty = False
             yield self._dead(source, item) if isinstance(item, parse.InputError) else item
+        if empty:  # a file without a single record must still leave a trace
+            yield self._dead(source, parse.InputError("empty_input", "the file holds no records"))
+
+    def _web_items(self, raw, source: Source) -> Iterator[Article | beam.pvalue.TaggedOutput]:
+        """Pages to extract, WET articles, and dead letters of a web file; other WARC records are counted."""
+        web, empty = self._config.web, True
+        with raw:
+            for item in warc.web_items(
+                raw,
+                source,
+                max_page_bytes=web.max_page_bytes,
+                max_text_bytes=self._config.max_article_bytes,
+                max_decompressed_bytes=self._config.max_decompressed_bytes,
+            ):
+                empty = False
+                if isinstance(item, Page) and self.extract_inline:
+                    yield from self._extractor.process(item)
+                elif isinstance(item, Page):
+                    yield beam.pvalue.TaggedOutput(PAGES, item)
+                elif isinstance(item, warc.Skipped):
+                    count(item, f"{warc.SKIPPED_PREFIX}{item.kind}")
+                elif isinstance(item, warc.RecordError):
+                    at = replace(source, offset=item.offset)
+                    dead = DeadLetter(at, "read", item.reason, str(item), parse.article_id(source.path, item.offset))
+                    yield beam.pvalue.TaggedOutput(DEAD_LETTER, dead)
+                else:
+                    yield item
         if empty:  # a file without a single record must still leave a trace
             yield self._dead(source, parse.InputError("empty_input", "the file holds no records"))
 

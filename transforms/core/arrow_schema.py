@@ -16,6 +16,9 @@ SOURCE = pa.struct(
         pa.field("encoding", pa.string()),
         pa.field("line", pa.int64()),
         pa.field("record_id", pa.string()),
+        pa.field("warc_record_id", pa.string()),
+        pa.field("warc_date", pa.string()),
+        pa.field("offset", pa.int64()),
     ]
 )
 ENTITY = pa.struct(
@@ -65,6 +68,7 @@ ENRICHED = pa.schema(
         pa.field("title_entities", pa.list_(ENTITY)),
         pa.field("ner", pa.struct([pa.field("skipped", pa.string())])),
         pa.field("duplicate", DUPLICATE),
+        pa.field("authors", pa.list_(pa.string())),
     ]
 )
 JSON_COLUMNS = frozenset({"metadata"})

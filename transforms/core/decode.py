@@ -56,6 +56,11 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     return _checked(data.decode("utf-8", errors=_register_cp1252_fallback()), encoding)
 
 
+def check_text(text: str, encoding: str) -> tuple[str, str]:
+    """(text, encoding) of bytes decoded elsewhere; raises UndecodableError if the text looks binary."""
+    return _checked(text, encoding)
+
+
 def _detect(data: bytes) -> str | None:
     from charset_normalizer import from_bytes
 

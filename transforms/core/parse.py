@@ -17,6 +17,7 @@ from transforms.core.types import Article, Source
 COMPRESSIONS = (".gz", ".bz2")
 READ_CHUNK_BYTES = 1 << 16
 FORMATS = {".txt": "txt", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
+WEB_FORMATS = {".html": "html", ".htm": "html", ".warc": "warc", ".wet": "wet"}
 _SENTENCE_END = re.compile(r"[.;,]$")
 # Deeper records cannot be pickled between Beam workers or written back as JSON (recursion limits).
 MAX_JSON_DEPTH = 100
@@ -50,7 +51,7 @@ def article_format(path: str) -> str | None:
             name = name[: -len(suffix)]
             break
     dot = name.rfind(".")
-    return FORMATS.get(name[dot:]) if dot > 0 else None
+    return (FORMATS.get(name[dot:]) or WEB_FORMATS.get(name[dot:])) if dot > 0 else None
 
 
 def relative_path(uri: str, base: str) -> str:

@@ -43,6 +43,7 @@ def enriched_record(article: Article) -> dict[str, Any]:
         "model": article.model,
         **_language_fields(article),
         "duplicate": duplicate_record(article.duplicate),
+        "authors": article.authors,
     }
 
 

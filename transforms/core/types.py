@@ -18,6 +18,9 @@ class Source:
     encoding: str | None = None
     line: int | None = None
     record_id: str | None = None
+    warc_record_id: str | None = None
+    warc_date: str | None = None
+    offset: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,7 @@ class Article:
     # Why the article was not tagged (e.g. `no_model_for_language`), or None.
     ner_skipped: str | None = None
     duplicate: Duplicate | None = None
+    authors: list[str] = field(default_factory=list)
 
     def replace(self, **changes: Any) -> Article:
         return dataclasses.replace(self, **changes)
