@@ -34,6 +34,10 @@ POLL_SECONDS = 0.05
 # the time of the same run with it off, in the same rounds. Add a stage here (or with --stage) once it lands.
 STAGE_TOGGLES: dict[str, str] = {
     "corpus boilerplate": "clean.corpus_boilerplate.enabled=false",
+    "language identification": "language.enabled=false",
+    "deduplication": "dedup.enabled=false",
+    "entity index": "write.entity_index=false",
+    "report": "write.report=false",
 }
 WITHOUT = "pipeline without "
 

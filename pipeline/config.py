@@ -97,6 +97,7 @@ class TagConfig:
 
 @dataclass(frozen=True)
 class LanguageConfig:
+    enabled: bool = True
     prefix_chars: int = 2_000
     min_chars: int = 10
     min_score: float = 0.3
@@ -108,6 +109,8 @@ class LanguageConfig:
 class WriteConfig:
     num_shards: int = 0
     parquet: bool = False
+    entity_index: bool = True
+    report: bool = True
 
 
 @dataclass(frozen=True)

@@ -341,7 +341,8 @@ def run_incremental(config: Config, beam_args: list[str]) -> dict[str, Any]:
             "inputs": {f.uri: {"size": f.size, "checksum": f.checksum} for f in plan.process},
         }
         commit(output, name, staging, manifest, summary)
-        report_quietly(output, name)
+        if config.write.report:
+            report_quietly(output, name)
         # Again after the commit: worker processes of a killed run can outlive it for a few seconds and
         # write into its staging folder after the first sweep.
         recover(output)

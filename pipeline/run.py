@@ -86,7 +86,8 @@ def run_job(
     try:
         return execute(pipeline, summary, output, config.max_dead_letter_ratio, progress)
     finally:
-        if report:  # failed runs too: the report then shows what their summary and partial output say
+        # Failed runs too: the report then shows what their summary and partial output say.
+        if report and config.write.report:
             report_quietly(output)
 
 

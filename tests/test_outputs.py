@@ -115,3 +115,15 @@ def test_report_of_incremental_runs(corpus, tiny_model, tmp_path):
     (runs[-1] / "run-report.html").unlink()
     assert main(["report", str(output), "--run", "latest"]) == 0
     assert (runs[-1] / "run-report.html").exists()
+
+
+def test_optional_stages_turn_off(corpus, tiny_model, tmp_path):
+    # What bench_throughput times as each stage's cost: the same run with the stage off.
+    off = ["language.enabled=false", "write.entity_index=false", "write.report=false", "dedup.enabled=false"]
+    argv = ["run", "--input", str(corpus), "--output", str(tmp_path), "--model", tiny_model, "--quiet"]
+    assert main([*argv, *(flag for item in off for flag in ("--set", item))]) == 0
+    records = read_shards(tmp_path, "enriched")
+    assert records and all(r["language"] is None and r["duplicate"] is None for r in records)
+    assert all(r["model"] is not None for r in records)  # every article went to tag.model
+    assert not list(tmp_path.glob("entities-*")) and not (tmp_path / "run-report.html").exists()
+    assert (tmp_path / "run-summary.json").exists()

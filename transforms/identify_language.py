@@ -46,11 +46,16 @@ class _IdentifyFn(beam.DoFn):
         self._shared = shared.Shared()
 
     def setup(self) -> None:
+        if not self._config.enabled:
+            return
         candidates = self._config.candidates
         self._identifier = self._shared.acquire(lambda: _Identifier(candidates), tag=f"py3langid:{candidates}")
 
     def process(self, article: Article) -> Iterator[Article | beam.pvalue.TaggedOutput]:
         config = self._config
+        if not config.enabled:
+            yield article
+            return
         found = identify(
             self._identifier.identifier,
             article.text,

@@ -47,8 +47,9 @@ class WriteEnriched(beam.PTransform):
         )
 
     def _write_extras(self, articles) -> None:
-        """The corpus entity index, and the enriched records as Parquet if `write.parquet`."""
-        _ = articles | "IndexEntities" >> IndexEntities() | "WriteEntityIndex" >> self._sink(ENTITIES_PREFIX)
+        """The corpus entity index if `write.entity_index`, and the enriched records as Parquet if `write.parquet`."""
+        if self._config.entity_index:
+            _ = articles | "IndexEntities" >> IndexEntities() | "WriteEntityIndex" >> self._sink(ENTITIES_PREFIX)
         if self._config.parquet:
             _ = (
                 articles
