@@ -33,7 +33,8 @@ def build_pipeline(
     runs' lines to the corpus-boilerplate evidence and `earlier` their articles to duplicate detection.
     `progress`: a local folder where readers report how far they are (pipeline/progress.py), or None.
     """
-    source, sink = ReadArticles(patterns, base, config.read, progress), WriteEnriched(output, config.write)
+    source = ReadArticles(patterns, base, config.read, progress)
+    sink = WriteEnriched(output, config.write, progress)
     temp_root = None if small_input else output
     enrich(pipeline, config, source, sink, temp_root=temp_root, line_ledger=line_ledger, earlier=earlier)
 

@@ -16,6 +16,7 @@ from typing import IO, Any
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.core.parse import article_format
+from transforms.core.progress import WRITTEN_PASS
 
 STREAM_FORMATS = ("jsonl", "warc")  # many articles per file: progress is counted in bytes
 POLL_S = 0.5
@@ -44,6 +45,7 @@ class Snapshot:
     files: int = 0
     bytes: int = 0
     inputs: int = 0
+    written: int = 0  # inputs that reached the output, records or dead letters
 
 
 def input_totals(patterns: str | Sequence[str]) -> Totals:
@@ -65,14 +67,18 @@ def combine(states: Iterable[dict[str, Any]], passes: int) -> Snapshot:
     A pipeline that read its inputs more than once would be only as far as its slowest read.
     """
     by_pass: dict[str, list[int]] = {}
+    written = 0
     for state in states:
+        if state["pass"] == WRITTEN_PASS:
+            written += state["inputs"]
+            continue
         sums = by_pass.setdefault(state["pass"], [0, 0, 0])
         sums[0] += state["files"]
         sums[1] += state["bytes"]
         sums[2] += state["inputs"]
     if len(by_pass) < passes:
         return Snapshot()
-    return Snapshot(*min(by_pass.values(), key=lambda sums: (sums[1], sums[0])))
+    return Snapshot(*min(by_pass.values(), key=lambda sums: (sums[1], sums[0])), written=written)
 
 
 def done_and_total(snapshot: Snapshot, totals: Totals) -> tuple[int, int]:
@@ -86,12 +92,20 @@ def eta_s(done: float, total: float, working_s: float) -> float | None:
     return max(0.0, (total - done) * working_s / done)
 
 
+def share_done(snapshot: Snapshot, totals: Totals) -> float:
+    """The run's share done: the share of the inputs read, times the share of the articles read so far that
+    reached the output (articles wait for corpus-wide counts after reading, so reading ends well before)."""
+    done, total = done_and_total(snapshot, totals)
+    return (done / total if total else 0.0) * (snapshot.written / snapshot.inputs if snapshot.inputs else 0.0)
+
+
 def progress_line(snapshot: Snapshot, totals: Totals, rate: float, eta: float | None) -> str:
     done, total = done_and_total(snapshot, totals)
     share = f"{100 * done / total:.0f}%" if total else "-"
     amount = f"{_size(done)}/{_size(total)}" if totals.by_bytes else f"{done:,}/{total:,} files"
     return (
         f"article-enrich: progress {amount} ({share}), {snapshot.inputs:,} articles, "
+        f"{snapshot.written:,} written ({100 * share_done(snapshot, totals):.0f}%), "
         f"{rate:.1f} articles/s, ETA {_clock(eta)}"
     )
 
@@ -187,8 +201,7 @@ class ProgressMonitor:
         if self._first is None:
             return 0.0, None
         working = max(now - self._first, 1e-6)
-        done, total = done_and_total(self._snapshot, self.totals)
-        return self._snapshot.inputs / working, eta_s(done, total, working)
+        return self._snapshot.written / working, eta_s(share_done(self._snapshot, self.totals), 1.0, working)
 
     def _line(self, now: float) -> str:
         rate, eta = self._rates(now)
@@ -211,10 +224,11 @@ class ProgressMonitor:
         )
 
     def _update_bar(self, bar) -> None:
-        done, _ = done_and_total(self._snapshot, self.totals)
+        _, total = done_and_total(self._snapshot, self.totals)
         rate, _ = self._rates(time.monotonic())
-        bar.n = done
-        bar.set_postfix_str(f"{self._snapshot.inputs:,} articles, {rate:.1f} articles/s", refresh=False)
+        bar.n = int(share_done(self._snapshot, self.totals) * total)
+        written = f"{self._snapshot.written:,} written"
+        bar.set_postfix_str(f"{self._snapshot.inputs:,} articles, {written}, {rate:.1f} articles/s", refresh=False)
         bar.refresh()
 
 

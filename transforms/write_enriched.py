@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import apache_beam as beam
 
 from transforms.core.arrow_schema import ENRICHED, parquet_row
+from transforms.core.progress import WRITTEN_PASS, ProgressReporter
 from transforms.core.records import dead_letter_record, enriched_record, to_json_line
 from transforms.core.types import Article
 from transforms.index_entities import ENTITIES_PREFIX, IndexEntities
@@ -26,18 +28,23 @@ class WriteEnriched(beam.PTransform):
     """Write (articles, dead letters) under `output` as enriched-*.jsonl and dead-letter-*.jsonl.
 
     An optional third member, {prefix: JSON lines}, is written as `prefix-*.jsonl` (e.g. duplicates).
+    With a local `progress` folder, the inputs that reach the output are reported there (pipeline/progress.py).
     """
 
-    def __init__(self, output: str, config: WriteConfig) -> None:
+    def __init__(self, output: str, config: WriteConfig, progress: str | None = None) -> None:
         super().__init__()
         self._output = output.rstrip("/")
         self._config = config
+        self._progress = progress
 
     def expand(self, outputs):
         articles, dead_letters, *more = outputs
         branches = dead_letter_branches(dead_letters)
         dead_letters = branches[0] if len(branches) == 1 else branches | "CollectDeadLetters" >> beam.Flatten()
         enriched, dead = (articles, dead_letters) | "FormatRecords" >> FormatRecords()
+        if self._progress is not None:
+            for name, inputs in (("Articles", articles), ("DeadLetters", dead_letters)):
+                _ = inputs | f"ReportWritten{name}" >> beam.ParDo(_ReportWrittenFn(self._progress))
         self._write_extras(articles)
         for prefix, lines in (more[0] if more else {}).items():
             _ = lines | f"Write_{prefix}" >> self._sink(prefix)
@@ -105,3 +112,21 @@ class FormatDeadLetters(beam.PTransform):
 def _count_article(article: Article) -> Article:
     count(article, "enriched")
     return count(article, "entities", len(article.entities))
+
+
+class _ReportWrittenFn(beam.DoFn):
+    """Counts the inputs that reached the output for the launcher's progress line; emits nothing."""
+
+    def __init__(self, folder: str) -> None:
+        self._folder = folder
+
+    def setup(self) -> None:
+        self._reporter = ProgressReporter(self._folder, WRITTEN_PASS)
+        self._reporter.start()
+
+    def process(self, _: object) -> Iterator[None]:
+        self._reporter.input_read()
+        return iter(())
+
+    def finish_bundle(self) -> None:
+        self._reporter.flush()

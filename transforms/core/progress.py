@@ -9,6 +9,7 @@ import uuid
 from typing import IO
 
 FLUSH_EVERY_S = 1.0
+WRITTEN_PASS = "written"  # the sink's reporters: inputs that reached the output (records and dead letters)
 
 
 class ProgressReporter:
@@ -18,9 +19,9 @@ class ProgressReporter:
     remote runner) turns reporting off. `pass_id` tells apart reads of the same files.
     """
 
-    def __init__(self, folder: str) -> None:
+    def __init__(self, folder: str, pass_id: str | None = None) -> None:
         self.folder = folder
-        self.pass_id = uuid.uuid4().hex[:12]
+        self.pass_id = pass_id or uuid.uuid4().hex[:12]
         self._path: str | None = None
         self._files = self._bytes = self._inputs = 0
         self._current: IO[bytes] | None = None
