@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from transforms.core.dedup import Node, Signature, decode_shingles, encode_shingles
-from transforms.core.types import Article, DeadLetter, Duplicate, Source
+from transforms.core.types import Article, DeadLetter, Duplicate, Entity, Source
 
 SCHEMA_VERSION = "1.1"
 
@@ -26,10 +26,7 @@ def enriched_record(article: Article) -> dict[str, Any]:
         "text": article.text,
         "metadata": article.metadata,
         "cleaning": article.cleaning,
-        "entities": [
-            {"text": entity.text, "label": entity.label, "start": entity.start, "end": entity.end}
-            for entity in article.entities
-        ],
+        "entities": [_entity_record(entity) for entity in article.entities],
         "entity_groups": [
             {
                 "name": group.name,
@@ -47,15 +44,16 @@ def enriched_record(article: Article) -> dict[str, Any]:
     }
 
 
+def _entity_record(entity: Entity) -> dict[str, Any]:
+    return {"text": entity.text, "label": entity.label, "start": entity.start, "end": entity.end}
+
+
 def _language_fields(article: Article) -> dict[str, Any]:
     """Schema 1.1: the article's language, its title's entities, and why it was not tagged, if it was not."""
     return {
         "language": article.language,
         "language_score": article.language_score,
-        "title_entities": [
-            {"text": entity.text, "label": entity.label, "start": entity.start, "end": entity.end}
-            for entity in article.title_entities
-        ],
+        "title_entities": [_entity_record(entity) for entity in article.title_entities],
         "ner": {"skipped": article.ner_skipped} if article.ner_skipped else None,
     }
 
