@@ -30,5 +30,5 @@ setup(
         "dask": ["apache-beam[dask]==2.77.0"],
         "test": ["pytest>=8", "hypothesis>=6.100", "jsonschema>=4.20", "ruff>=0.6", "psutil>=5.9"],
     },
-    entry_points={"console_scripts": ["article-enrich = pipeline.cli:main"]},
+    entry_points={"console_scripts": ["article-enrich = pipeline.cli:console"]},
 )
