@@ -29,6 +29,7 @@ from transforms.core.dedup import (
     packed_set,
     shingle_hashes,
     signature,
+    signatures,
     text_key,
     words,
 )
@@ -107,6 +108,14 @@ def test_band_keys_are_the_same_in_another_process():
     done = subprocess.run([sys.executable, "-c", code], input=text, capture_output=True, text=True, env=env)
     assert tuple(json.loads(done.stdout)) == here and len(here) == 20
     assert band_keys(shingle_hashes(words(text)), 20, 6, 2) != here  # the seed matters
+
+
+def test_signatures_computed_together_equal_those_computed_one_by_one():
+    texts = [story(seed) for seed in range(6)] + ["", "Two words.", "!!!"]
+    items = [(Node(str(i), len(text)), f"/c/{i}.txt", text) for i, text in enumerate(texts)]
+    together = signatures(items, 20, 6, 1)
+    assert together == [signatures([item], 20, 6, 1)[0] for item in items]
+    assert together[6].bands == () and len(together[7].bands) == 20 and together[0].bands != together[1].bands
 
 
 def test_near_duplicates_share_a_band_and_unrelated_articles_do_not():

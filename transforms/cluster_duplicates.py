@@ -19,7 +19,7 @@ from transforms.core.dedup import (
     cluster_kinds,
     exact_group,
     jaccard,
-    signature,
+    signatures,
 )
 from transforms.core.records import dropped_record, signature_from_record, signature_record, to_json_line
 from transforms.core.types import Article, Duplicate
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 DROPPED_PREFIX = "duplicates"
 SIGNATURES_PREFIX = "signatures"
+# Articles whose MinHash signatures are computed in one call (see transforms.core.dedup.band_keys_of).
+SIGNATURE_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,11 @@ class ClusterDuplicates(beam.PTransform):
     def expand(self, articles):
         if not self._config.enabled:
             return articles, {}
-        signatures = articles | "Signatures" >> beam.Map(_signature, self._config)
+        signatures = (
+            articles
+            | "Batch" >> beam.BatchElements(min_batch_size=SIGNATURE_BATCH, max_batch_size=SIGNATURE_BATCH)
+            | "Signatures" >> beam.FlatMap(_signatures, self._config)
+        )
         if self._earlier is not None and self._earlier.paths:
             earlier = articles.pipeline | "EarlierSignatures" >> _EarlierSignatures(self._earlier)
             keys = signatures | "NewKeys" >> beam.FlatMap(lambda sig: (sig.text_key, *sig.bands))
@@ -96,9 +102,14 @@ class ClusterDuplicates(beam.PTransform):
         return annotated["articles"], files
 
 
+def _signatures(batch: list[Article], config: DedupConfig) -> list[Signature]:
+    items = [(Node(article.id, len(article.text)), article.source.uri, article.text) for article in batch]
+    return signatures(items, config.bands, config.rows, config.seed)
+
+
 def _signature(article: Article, config: DedupConfig) -> Signature:
-    node = Node(article.id, len(article.text))
-    return signature(node, article.source.uri, article.text, config.bands, config.rows, config.seed)
+    (found,) = _signatures([article], config)
+    return found
 
 
 def _fields(node: Node) -> tuple:
