@@ -90,6 +90,8 @@ def _collapse_spaces(text: str) -> str:
 
 
 def _restore_ellipses(text: str) -> tuple[str, int]:
+    if "\x85" not in text:  # the regex would try its optional group at every character
+        return text, 0
     restored = 0
 
     def ellipsis(match: re.Match[str]) -> str:

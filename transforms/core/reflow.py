@@ -91,8 +91,14 @@ def _is_table(line: str) -> bool:
     words = line.split()
     if len(words) < 3:
         return False
-    numbers = sum(1 for word in words if _may_be_number(word) and _NUMBER_RE.fullmatch(word) is not None)
-    return numbers >= 3 and 3 * numbers >= 2 * len(words)
+    # At least 3 words and two thirds of them numbers: stop at the first word too many that is not one.
+    others = 0
+    for word in words:
+        if not (_may_be_number(word) and _NUMBER_RE.fullmatch(word) is not None):
+            others += 1
+            if 3 * others > len(words):
+                return False
+    return len(words) - others >= 3
 
 
 def _may_be_number(word: str) -> bool:
