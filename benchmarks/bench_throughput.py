@@ -36,6 +36,7 @@ STAGE_TOGGLES: dict[str, str] = {
     "corpus boilerplate": "clean.corpus_boilerplate.enabled=false",
     "language identification": "language.enabled=false",
     "deduplication": "dedup.enabled=false",
+    "title entities": "tag.titles=false",
     "entity index": "write.entity_index=false",
     "report": "write.report=false",
 }

@@ -246,10 +246,11 @@ def write_report(output: str, run: str | None = None) -> str:
 def _gather(folder: str, data: ReportData, with_index: bool) -> None:
     data.summaries.append(json.loads(_read_text(f"{folder}/{SUMMARY_NAME}")))
     if with_index:
-        lines = list(_records(f"{folder}/entities-*.jsonl"))
-        for line in lines:
+        indexed = False
+        for line in _records(f"{folder}/entities-*.jsonl"):
             data.add_index_line(line)
-        if not lines:  # an output written before the entity index existed
+            indexed = True
+        if not indexed:  # an output written before the entity index existed
             data.rebuild_index_from_records()
     data.want_titles()
     for record in _records(f"{folder}/enriched-*.jsonl"):
