@@ -26,7 +26,9 @@ from transforms.core.dedup import (
     exact_group,
     find_probability,
     jaccard,
+    packed_bands,
     packed_set,
+    shard_pairs,
     shingle_hashes,
     signature,
     signatures,
@@ -125,6 +127,26 @@ def test_near_duplicates_share_a_band_and_unrelated_articles_do_not():
     a, b, c = sig(Node("a", 1), base), sig(Node("b", 1), near), sig(Node("c", 1), story(8, 400))
     assert set(a.bands) & set(b.bands)
     assert not set(a.bands) & set(c.bands)
+
+
+def test_packed_band_shards_give_the_pairs_of_grouping_band_by_band():
+    bases = [story(seed, 300) for seed in range(4)]
+    texts = bases + [change_words(text, 3, 9) for text in bases] + [bases[0], bases[0].upper(), story(20, 300)]
+    earlier = Node("e", len(bases[1]), Duplicate("e", 1, None, 1.0))
+    sigs = [sig(Node(f"n{i}", len(text)), text) for i, text in enumerate(texts)] + [sig(earlier, bases[1])]
+    by_band: dict[int, list] = {}
+    for one in sigs:
+        for band in one.bands:
+            by_band.setdefault(band, []).append((one.text_key, one.node))
+    expected = {(a.id, b.id) for entries in by_band.values() for a, b in bucket_pairs(entries)}
+    shards: dict[int, list[bytes]] = {}
+    for batch in (sigs[:5], sigs[5:]):  # two batches: a shard's entries come from both
+        for shard, packed in packed_bands(batch, 8):
+            shards.setdefault(shard, []).append(packed)
+    per_shard = [[(a.id, b.id) for a, b in shard_pairs(packed)] for packed in shards.values()]
+    assert len(shards) == 8 and ("n0", "n4") in expected and ("e", "n5") in expected
+    assert {pair for pairs in per_shard for pair in pairs} == expected
+    assert all(len(pairs) == len(set(pairs)) for pairs in per_shard)  # a pair once per shard, though many bands
 
 
 def test_the_representative_is_the_longest_then_the_smallest_id_and_earlier_runs_win():

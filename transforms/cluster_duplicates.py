@@ -15,10 +15,11 @@ from transforms.core.dedup import (
     Signature,
     algorithm,
     assign,
-    bucket_pairs,
     cluster_kinds,
     exact_group,
     jaccard,
+    packed_bands,
+    shard_pairs,
     signatures,
 )
 from transforms.core.records import dropped_record, signature_from_record, signature_record, to_json_line
@@ -33,6 +34,9 @@ DROPPED_PREFIX = "duplicates"
 SIGNATURES_PREFIX = "signatures"
 # Articles whose MinHash signatures are computed in one call (see transforms.core.dedup.band_keys_of).
 SIGNATURE_BATCH = 64
+# Band entries are shuffled packed, per shard and batch of articles (see transforms.core.dedup.packed_bands).
+BAND_SHARDS = 256
+BAND_BATCH = 512
 
 
 @dataclass(frozen=True)
@@ -84,9 +88,10 @@ class ClusterDuplicates(beam.PTransform):
         )
         candidates = (
             signatures
-            | "BandKeys" >> beam.FlatMap(lambda sig: ((band, (sig.text_key, *_fields(sig.node))) for band in sig.bands))
+            | "BandBatch" >> beam.BatchElements(min_batch_size=BAND_BATCH, max_batch_size=BAND_BATCH)
+            | "BandKeys" >> beam.FlatMap(packed_bands, BAND_SHARDS)
             | "GroupByBand" >> beam.GroupByKey()
-            | "CandidatePairs" >> beam.FlatMap(lambda band: bucket_pairs((k, Node(*node)) for k, *node in band[1]))
+            | "CandidatePairs" >> beam.FlatMap(lambda shard: shard_pairs(shard[1]))
         )
         edges = (signatures, candidates) | "VerifyPairs" >> _VerifyPairs(self._config.threshold)
         clusters = (edges, groups) | "Clusters" >> _Clusters()

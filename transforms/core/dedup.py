@@ -6,7 +6,9 @@ import base64
 import functools
 import hashlib
 import itertools
+import pickle
 import re
+import struct
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -186,6 +188,56 @@ def bucket_pairs(entries: Iterable[tuple[str, Node]]) -> Iterator[tuple[Node, No
     for a, b in pairs:
         if a.earlier is None or b.earlier is None:
             yield (a, b) if a.id < b.id else (b, a)
+
+
+def packed_bands(sigs: Iterable[Signature], shards: int) -> Iterator[tuple[int, bytes]]:
+    """The band entries of `sigs` as (shard, packed entries), a shard being a band key modulo `shards`.
+
+    One value per shard and batch, not one per article and band (20 per article): a runner that groups in
+    memory (the DirectRunner) holds one bytes object instead of 20 tuples, and `shard_pairs` reads the band
+    keys without unpacking the entries.
+    """
+    by_shard: dict[int, tuple[list[int], list[tuple]]] = {}
+    for sig in sigs:
+        entry = (sig.text_key, sig.node.id, sig.node.length, sig.node.earlier)
+        for band in sig.bands:
+            bands, entries = by_shard.setdefault(band % shards, ([], []))
+            bands.append(band)
+            entries.append(entry)
+    for shard, (bands, entries) in by_shard.items():
+        packed = np.array(bands, dtype="<u8").tobytes() + pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL)
+        yield shard, struct.pack("<I", len(bands)) + packed
+
+
+def shard_pairs(packed: Iterable[bytes]) -> Iterator[tuple[Node, Node]]:
+    """The distinct candidate pairs of one shard's packed band entries (see `bucket_pairs`).
+
+    Two passes over `packed` (Beam's grouped values can be iterated again): the band keys, then only the
+    entries of keys found more than once. A shard's memory is then 8 bytes per entry, not a Python tuple per
+    entry, whose buckets almost all hold one article.
+    """
+    keys = np.concatenate([_packed_keys(one).copy() for one in packed] or [np.empty(0, dtype="<u8")])
+    values, counts = np.unique(keys, return_counts=True)
+    shared = values[counts > 1]
+    buckets: dict[int, list[tuple]] = defaultdict(list)
+    for one in packed:
+        bands = _packed_keys(one)
+        found = np.flatnonzero(np.isin(bands, shared))
+        if found.size:
+            entries = pickle.loads(memoryview(one)[4 + 8 * bands.size :])
+            for i in found.tolist():
+                buckets[int(bands[i])].append(entries[i])
+    seen: set[tuple[str, str]] = set()
+    for bucket in buckets.values():
+        for a, b in bucket_pairs((key, Node(ident, length, earlier)) for key, ident, length, earlier in bucket):
+            if (a.id, b.id) not in seen:
+                seen.add((a.id, b.id))
+                yield a, b
+
+
+def _packed_keys(packed: bytes) -> np.ndarray:
+    (count,) = struct.unpack_from("<I", packed)
+    return np.frombuffer(packed, dtype="<u8", count=count, offset=4)
 
 
 def exact_group(members: Iterable[Node]) -> tuple[Node, list[Node]]:
