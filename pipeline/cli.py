@@ -11,6 +11,7 @@ from typing import Any
 from pipeline.config import Config, ConfigError, load_config
 from pipeline.incremental import run_incremental
 from pipeline.logs import configure_logging
+from pipeline.malloc import limit_arenas
 from pipeline.run import JobFailed, run
 from pipeline.watch import WatchOptions, watch
 
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def console() -> int:
     """`main` for a process that ends with it (the `article-enrich` command, `python -m pipeline`)."""
+    limit_arenas()
     code = main()
     # The interpreter's last collection would walk every object of Beam and the models (about 0.3 s); the
     # process is ending, so the system frees them anyway.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
+from pipeline.malloc import ARENAS_VARIABLE, limit_arenas
 
 from .conftest import SAMPLES, read_shards
 
@@ -106,6 +108,15 @@ def test_console_script_usage_error_exit_code(tmp_path):
     )
     assert completed.returncode == 2
     assert "--input is required" in completed.stderr
+
+
+def test_the_command_limits_malloc_arenas_for_its_workers_unless_the_user_set_a_limit(monkeypatch):
+    monkeypatch.delenv(ARENAS_VARIABLE, raising=False)
+    limit_arenas()
+    assert os.environ[ARENAS_VARIABLE] == "1"  # what the DirectRunner's worker processes inherit
+    monkeypatch.setenv(ARENAS_VARIABLE, "4")
+    limit_arenas()
+    assert os.environ[ARENAS_VARIABLE] == "4"
 
 
 def test_site_boilerplate_is_counted_over_the_corpus_and_stripped(tmp_path):
