@@ -18,13 +18,13 @@ def limit_arenas(arenas: int = ARENAS) -> None:
     arenas: at 10,000 Reuters articles the launcher peaked at 366 MiB with them and 266 MiB with one arena,
     the workers at 442-480 MiB and 407-411 MiB, in the same time (benchmarks/README.md). Workers the runner
     starts inherit the environment variable; this process, already started, is limited through `mallopt`.
-    Without glibc nothing changes.
+    Other C libraries ignore both.
     """
     if ARENAS_VARIABLE in os.environ:
         return
     os.environ[ARENAS_VARIABLE] = str(arenas)
     try:
         mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # no C library to open (Windows), or no mallopt in it
         return
     mallopt(_M_ARENA_MAX, arenas)
