@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:
     from py3langid.langid import LanguageIdentifier
 
@@ -34,6 +36,9 @@ def load_identifier(candidates: Iterable[str] = ()) -> LanguageIdentifier:
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     languages = set(candidates) or {code for code in identifier.labels if len(code) == 2}
     identifier.set_languages(sorted(languages))
+    # Restricting the languages leaves the feature table in column order, and every text gathers a few
+    # hundred of its rows: in row order scoring takes 71 instead of 178 µs per Reuters article.
+    identifier.nb_ptc = np.ascontiguousarray(identifier.nb_ptc)
     return identifier
 
 
