@@ -108,10 +108,48 @@ def hold_articles(folder: str, how: str, temp: str) -> None:
     print(f"hold {how}: launcher peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10} MiB")
 
 
+def launcher_buffers(argv: list[str], most: int = 12) -> None:
+    """Run `article-enrich run ARGV` in this process; print the bytes each of the DirectRunner's buffers received.
+
+    The FnApiRunner keeps what passes between stages in buffers of the launcher: a PCollection's encoded
+    bytes (`materialize:`), a group-by-key's values (`group:`, held decoded until the next stage starts).
+    """
+    from collections import Counter
+
+    from apache_beam.runners.portability.fn_api_runner import execution
+
+    from pipeline.cli import main as run_main
+
+    received: Counter[bytes] = Counter()
+    get_buffer = execution.BundleContextManager.get_buffer
+
+    def counting_get_buffer(self, buffer_id: bytes, transform_id: str):
+        buffer = get_buffer(self, buffer_id, transform_id)
+        if not getattr(buffer, "_counted", False):
+            append = buffer.append
+
+            def counting_append(data: bytes) -> None:
+                received[buffer_id] += len(data)
+                append(data)
+
+            buffer.append, buffer._counted = counting_append, True
+        return buffer
+
+    execution.BundleContextManager.get_buffer = counting_get_buffer
+    try:
+        code = run_main(["run", *argv])
+    finally:
+        execution.BundleContextManager.get_buffer = get_buffer
+    print(f"exit {code}; bytes received per launcher buffer, {sum(received.values()) / 2**20:.1f} MiB in all")
+    for buffer_id, size in received.most_common(most):
+        print(f"  {size / 2**20:7.1f} MiB  {buffer_id.decode(errors='replace')}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("timeline", help="RSS per process over `article-enrich run` with the other arguments")
+    commands.add_parser("launcher-buffers", help="bytes per DirectRunner buffer over `article-enrich run` ARGS")
     shuffle = commands.add_parser("shuffle-files", help="launcher peak of reshuffling a folder's file list")
     shuffle.add_argument("folder")
     shuffle.add_argument("--how", choices=("metadata", "batched"), default="batched", help="batched: as ReadArticles")
@@ -125,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     args, run_args = parser.parse_known_args(argv)
     if args.command == "timeline":
         timeline(run_args)
+    elif args.command == "launcher-buffers":
+        launcher_buffers(run_args)
     elif run_args:
         parser.error(f"unrecognized arguments: {' '.join(run_args)}")
     elif args.command == "shuffle-files":
