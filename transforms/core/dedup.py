@@ -216,6 +216,7 @@ def shard_pairs(packed: Iterable[bytes]) -> Iterator[tuple[Node, Node]]:
     entries of keys found more than once. A shard's memory is then 8 bytes per entry, not a Python tuple per
     entry, whose buckets almost all hold one article.
     """
+    # Copies: a view would keep its whole packed value alive until all are read.
     keys = np.concatenate([_packed_keys(one).copy() for one in packed] or [np.empty(0, dtype="<u8")])
     values, counts = np.unique(keys, return_counts=True)
     shared = values[counts > 1]
