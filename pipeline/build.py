@@ -25,6 +25,7 @@ def build_pipeline(
     small_input: bool = False,
     progress: str | None = None,
     earlier: EarlierRuns | None = None,
+    archives: bool = True,
 ) -> None:
     """Add the article-enrich transforms to `pipeline`, reading `patterns` and writing under `output`.
 
@@ -32,8 +33,9 @@ def build_pipeline(
     is small (the runner holds them; fewer stages to start). In incremental runs, `line_ledger` adds earlier
     runs' lines to the corpus-boilerplate evidence and `earlier` their articles to duplicate detection.
     `progress`: a local folder where readers report how far they are (pipeline/progress.py), or None.
+    `archives`: whether the input may hold WARC archives (see ReadArticles).
     """
-    source = ReadArticles(patterns, base, config.read, progress)
+    source = ReadArticles(patterns, base, config.read, progress, archives)
     sink = WriteEnriched(output, config.write, progress)
     temp_root = None if small_input else output
     enrich(pipeline, config, source, sink, temp_root=temp_root, line_ledger=line_ledger, earlier=earlier)

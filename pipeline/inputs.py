@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob as globlib
 import os
 import re
+from collections.abc import Sequence
 
 from apache_beam.io.filesystems import FileSystems
 
@@ -54,6 +55,18 @@ def local_bytes_below(pattern: str, limit: int) -> bool:
             if total >= limit:
                 return False
     return True
+
+
+def holds_archives(patterns: str | Sequence[str]) -> bool:
+    """Whether any file the patterns match is a WARC archive, whose pages need a stage of their own.
+
+    A pattern naming its extension (a file, `*.txt`, an incremental run's list) is answered without listing.
+    """
+    for pattern in [patterns] if isinstance(patterns, str) else patterns:
+        paths = [pattern] if article_format(pattern) else (meta.path for meta in _match(pattern))
+        if any(article_format(path) == "warc" for path in paths):
+            return True
+    return False
 
 
 def _is_file(path: str) -> bool:

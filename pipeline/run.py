@@ -17,7 +17,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from pipeline.build import build_pipeline
 from pipeline.config import Config
-from pipeline.inputs import absolute, local_bytes_below, resolve_input
+from pipeline.inputs import absolute, holds_archives, local_bytes_below, resolve_input
 from pipeline.progress import ProgressMonitor, input_totals
 from pipeline.report import write_report
 from pipeline.runners import SMALL_INPUT_BYTES, check_runner, one_process_for_small_input
@@ -82,7 +82,8 @@ def run_job(
     pipeline = beam.Pipeline(options=options)
     progress = start_progress(config, options, patterns)
     folder = progress.folder if progress else None
-    build_pipeline(pipeline, config, patterns, base, output, line_ledger, small_input, folder, earlier)
+    archives = holds_archives(patterns)
+    build_pipeline(pipeline, config, patterns, base, output, line_ledger, small_input, folder, earlier, archives)
     try:
         return execute(pipeline, summary, output, config.max_dead_letter_ratio, progress)
     finally:

@@ -302,3 +302,41 @@ def test_watch_extracts_web_pages_where_it_reads_them(tmp_path):
         reader.teardown()
     assert all(isinstance(output, Article) for output in outputs)
     assert sorted(output.url for output in outputs) == ["https://planet.example/a", "https://planet.example/b"]
+
+
+def test_only_inputs_holding_warc_archives_get_a_stage_to_extract_pages(tmp_path):
+    from pipeline.inputs import holds_archives
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "page.html").write_text(article_page(), encoding="utf-8")
+    (tmp_path / "text.warc.wet.gz").write_bytes(b"")
+    assert not holds_archives(f"{tmp_path}/**")
+    (tmp_path / "a" / "crawl.warc.gz").write_bytes(warc_bytes(CRAWL))
+    assert holds_archives(f"{tmp_path}/**")
+    assert not holds_archives([f"{tmp_path}/*.txt", f"{tmp_path}/a/page.html"])  # named: nothing is listed
+    assert holds_archives([f"{tmp_path}/a/page.html", "gs://bucket/x.warc.gz"])
+
+
+@pytest.mark.parametrize("archives", [True, False])
+def test_pages_give_the_same_articles_extracted_where_read_or_in_their_own_stage(tmp_path, archives):
+    import apache_beam as beam
+    from apache_beam.testing.test_pipeline import TestPipeline
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from pipeline.config import ReadConfig
+    from transforms.read_articles import ReadArticles
+
+    (tmp_path / "page.html").write_text(article_page(), encoding="utf-8")
+    (tmp_path / "empty.html").write_text("<html><body></body></html>", encoding="utf-8")
+    (tmp_path / "note.txt").write_text("Note\n\nA short note.", encoding="utf-8")
+    with TestPipeline() as p:
+        articles, dead = p | ReadArticles(f"{tmp_path}/**", str(tmp_path), ReadConfig(), archives=archives)
+        assert_that(
+            articles | beam.Map(lambda a: (a.source.path, a.title, a.text.count("\n\n"), tuple(a.authors))),
+            equal_to([("page.html", TITLE, 2, ("Lois Lane", "Clark Kent")), ("note.txt", "Note", 0, ())]),
+            label="Articles",
+        )
+        dead_letters = dead | beam.Map(lambda d: (d.source.path, d.reason))
+        assert_that(dead_letters, equal_to([("empty.html", "no_article_text")]), label="DeadLetters")
+        labels = [t.unique_name for t in p.to_runner_api().components.transforms.values()]
+        assert any(label.endswith("/ExtractPages") for label in labels) == archives

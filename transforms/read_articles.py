@@ -33,14 +33,24 @@ FILES_PER_SHUFFLE = 10  # small enough that a few dozen files still spread over 
 
 
 class ReadArticles(beam.PTransform):
-    """Read every article file matching `patterns` (one glob or a list); returns (articles, dead letters)."""
+    """Read every article file matching `patterns` (one glob or a list); returns (articles, dead letters).
+
+    If the input may hold WARC `archives`, their pages are extracted in a stage of their own (ExtractPages),
+    spread over all workers. Without, pages are extracted where they are read: merging two stages' articles
+    would make the DirectRunner hold every article in its launcher's memory. The articles are the same.
+    """
 
     def __init__(
-        self, patterns: str | Sequence[str], base: str, config: ReadConfig, progress: str | None = None
+        self,
+        patterns: str | Sequence[str],
+        base: str,
+        config: ReadConfig,
+        progress: str | None = None,
+        archives: bool = True,
     ) -> None:
         super().__init__()
         self._patterns = [patterns] if isinstance(patterns, str) else list(patterns)
-        self._parse = ParseArticleFiles(base, config, progress)
+        self._parse = ParseArticleFiles(base, config, progress, archives)
 
     def expand(self, pbegin):
         files = (
@@ -73,16 +83,17 @@ def _SpreadFiles(files, batch_size: int):
 class ParseArticleFiles(beam.PTransform):
     """Parse matched files (FileMetadata) into articles; the half of ReadArticles that `watch` shares."""
 
-    def __init__(self, base: str, config: ReadConfig, progress: str | None = None) -> None:
+    def __init__(self, base: str, config: ReadConfig, progress: str | None = None, archives: bool = True) -> None:
         super().__init__()
         self._read = _ReadFileFn(base, config)
         self._progress = progress
+        self._archives = archives
         self._extract = ExtractPages(config.web)
 
     def expand(self, metadata):
         # On a stream (watch), pages are extracted where they are read: a separate extraction stage held
         # every window back until the poller finished.
-        self._read.extract_inline = not metadata.is_bounded
+        self._read.extract_inline = not (metadata.is_bounded and self._archives)
         files = metadata | "ReadMatches" >> fileio.ReadMatches()
         # Each application reports as a pass of its own (pipeline/progress.py).
         reader = self._read.reporting_to(ProgressReporter(self._progress)) if self._progress else self._read
