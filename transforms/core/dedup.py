@@ -170,7 +170,7 @@ def decode_shingles(text: str) -> bytes:
 # ---- candidate pairs ------------------------------------------------------------------------------
 
 
-def bucket_pairs(entries: Iterable[tuple[str, Node]]) -> Iterator[tuple[Node, Node]]:
+def bucket_pairs(entries: Iterable[tuple[str | int, Node]]) -> Iterator[tuple[Node, Node]]:
     """Candidate pairs among one bucket's (text key, node) entries, one node per distinct text.
 
     Exact copies share every band, so per text the best-ranked copy stands for all of them (the same one in
@@ -195,18 +195,20 @@ def packed_bands(sigs: Iterable[Signature], shards: int) -> Iterator[tuple[int, 
 
     One value per shard and batch, not one per article and band (20 per article): a runner that groups in
     memory (the DirectRunner) holds one bytes object instead of 20 tuples, and `shard_pairs` reads the band
-    keys without unpacking the entries.
+    keys without unpacking the entries. An entry is its band key and the first 64 bits of its text key as
+    arrays, then the node's fields pickled: 45 bytes on Reuters, against 70 with the text key pickled too.
     """
-    by_shard: dict[int, tuple[list[int], list[tuple]]] = {}
+    by_shard: dict[int, tuple[list[int], list[int], list[tuple]]] = {}
     for sig in sigs:
-        entry = (sig.text_key, sig.node.id, sig.node.length, sig.node.earlier)
+        text, entry = int(sig.text_key[:16], 16), (sig.node.id, sig.node.length, sig.node.earlier)
         for band in sig.bands:
-            bands, entries = by_shard.setdefault(band % shards, ([], []))
+            bands, texts, entries = by_shard.setdefault(band % shards, ([], [], []))
             bands.append(band)
+            texts.append(text)
             entries.append(entry)
-    for shard, (bands, entries) in by_shard.items():
-        packed = np.array(bands, dtype="<u8").tobytes() + pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL)
-        yield shard, struct.pack("<I", len(bands)) + packed
+    for shard, (bands, texts, entries) in by_shard.items():
+        columns = np.array([bands, texts], dtype="<u8").tobytes()
+        yield shard, struct.pack("<I", len(bands)) + columns + pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def shard_pairs(packed: Iterable[bytes]) -> Iterator[tuple[Node, Node]]:
@@ -217,28 +219,30 @@ def shard_pairs(packed: Iterable[bytes]) -> Iterator[tuple[Node, Node]]:
     entry, whose buckets almost all hold one article.
     """
     # Copies: a view would keep its whole packed value alive until all are read.
-    keys = np.concatenate([_packed_keys(one).copy() for one in packed] or [np.empty(0, dtype="<u8")])
+    keys = np.concatenate([_packed_column(one, 0).copy() for one in packed] or [np.empty(0, dtype="<u8")])
     values, counts = np.unique(keys, return_counts=True)
     shared = values[counts > 1]
     buckets: dict[int, list[tuple]] = defaultdict(list)
     for one in packed:
-        bands = _packed_keys(one)
+        bands = _packed_column(one, 0)
         found = np.flatnonzero(np.isin(bands, shared))
         if found.size:
-            entries = pickle.loads(memoryview(one)[4 + 8 * bands.size :])
+            texts = _packed_column(one, 1)
+            entries = pickle.loads(memoryview(one)[4 + 16 * bands.size :])
             for i in found.tolist():
-                buckets[int(bands[i])].append(entries[i])
+                buckets[int(bands[i])].append((int(texts[i]), *entries[i]))
     seen: set[tuple[str, str]] = set()
     for bucket in buckets.values():
-        for a, b in bucket_pairs((key, Node(ident, length, earlier)) for key, ident, length, earlier in bucket):
+        for a, b in bucket_pairs((text, Node(ident, length, earlier)) for text, ident, length, earlier in bucket):
             if (a.id, b.id) not in seen:
                 seen.add((a.id, b.id))
                 yield a, b
 
 
-def _packed_keys(packed: bytes) -> np.ndarray:
+def _packed_column(packed: bytes, column: int) -> np.ndarray:
+    """Band keys (column 0) or text keys (column 1) of a value of `packed_bands`."""
     (count,) = struct.unpack_from("<I", packed)
-    return np.frombuffer(packed, dtype="<u8", count=count, offset=4)
+    return np.frombuffer(packed, dtype="<u8", count=count, offset=4 + 8 * count * column)
 
 
 def exact_group(members: Iterable[Node]) -> tuple[Node, list[Node]]:
