@@ -92,7 +92,7 @@ class ParseArticleFiles(beam.PTransform):
 
     def expand(self, metadata):
         # On a stream (watch), pages are extracted where they are read: a separate extraction stage held
-        # every window back until the poller finished.
+        # every window back until the poller finished. So they are when no WARC archive needs spreading.
         self._read.extract_inline = not (metadata.is_bounded and self._archives)
         files = metadata | "ReadMatches" >> fileio.ReadMatches()
         # Each application reports as a pass of its own (pipeline/progress.py).

@@ -196,7 +196,7 @@ def packed_bands(sigs: Iterable[Signature], shards: int) -> Iterator[tuple[int, 
     One value per shard and batch, not one per article and band (20 per article): a runner that groups in
     memory (the DirectRunner) holds one bytes object instead of 20 tuples, and `shard_pairs` reads the band
     keys without unpacking the entries. An entry is its band key and the first 64 bits of its text key as
-    arrays, then the node's fields pickled: 45 bytes on Reuters, against 70 with the text key pickled too.
+    arrays, then the node's fields pickled: 44 bytes on Reuters and BBC, against 71 with the text key pickled.
     """
     by_shard: dict[int, tuple[list[int], list[int], list[tuple]]] = {}
     for sig in sigs:
