@@ -21,7 +21,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.localfilesystem import LocalFileSystem
 
 from pipeline.config import Config
-from pipeline.inputs import absolute, resolve_input
+from pipeline.inputs import absolute, matching, resolve_input
 from pipeline.run import JobFailed, now, report_quietly, run_job, versions
 from pipeline.runners import SMALL_INPUT_BYTES
 from transforms.cluster_duplicates import DROPPED_PREFIX, SIGNATURES_PREFIX, EarlierRuns
@@ -156,7 +156,7 @@ def _order(manifest: dict[str, Any]) -> tuple[int, str]:
 def list_inputs(pattern: str) -> list[InputFile]:
     """Every article file matching `pattern`, with size and content checksum."""
     files = []
-    for meta in _match(pattern):
+    for meta in matching(pattern):
         if article_format(meta.path) is not None:
             files.append(InputFile(meta.path, meta.size_in_bytes, checksum(meta.path)))
     return sorted(files, key=lambda f: f.uri)
@@ -179,7 +179,7 @@ def checksum(uri: str) -> str:
 def read_manifests(output: str) -> list[dict[str, Any]]:
     """The manifests of every committed run under `output` (a run without a manifest is not committed)."""
     manifests = []
-    for meta in _match(f"{output}/{RUN_PREFIX}*/{MANIFEST}"):
+    for meta in matching(f"{output}/{RUN_PREFIX}*/{MANIFEST}"):
         with FileSystems.open(meta.path, compression_type="uncompressed") as handle:
             manifests.append(json.loads(handle.read().decode("utf-8")))
     return sorted(manifests, key=_order)
@@ -200,7 +200,8 @@ def recover(output: str) -> None:
     """Remove what killed runs left (staging folders, runs without manifest, temp files); finish pruning."""
     committed = {m["run"] for m in read_manifests(output)}
     doomed = sorted(folder for folder in _run_folders(output) if folder.rsplit("/", 1)[-1] not in committed)
-    temps = [meta.path for meta in _match(f"{output}/{RUN_PREFIX}*/{TMP_PREFIX}*") + _match(f"{output}/{TMP_PREFIX}*")]
+    patterns = (f"{output}/{RUN_PREFIX}*/{TMP_PREFIX}*", f"{output}/{TMP_PREFIX}*")
+    temps = [meta.path for pattern in patterns for meta in matching(pattern)]
     temps = [path for path in temps if path.rsplit("/", 2)[-2] in committed or path.rsplit("/", 1)[0] == output]
     if doomed or temps:
         log.warning(
@@ -234,7 +235,7 @@ def prune_superseded(output: str, manifests: list[dict[str, Any]]) -> int:
 def commit(output: str, name: str, staging: str, manifest: dict[str, Any], summary: dict[str, Any]) -> None:
     """Move the staged shards into `run=…/`, then write its manifest (the commit point), then `latest`."""
     final = f"{output}/{name}"
-    shards = sorted(meta.path.rsplit("/", 1)[-1] for meta in _match(f"{staging}/*") if _is_shard(meta.path))
+    shards = sorted(meta.path.rsplit("/", 1)[-1] for meta in matching(f"{staging}/*") if _is_shard(meta.path))
     if not FileSystems.exists(final):
         FileSystems.mkdirs(final)
     FileSystems.rename([f"{staging}/{s}" for s in shards], [f"{final}/{s}" for s in shards])
@@ -399,7 +400,7 @@ def _atomic_write(path: str, data: bytes) -> None:
 def _run_folders(output: str) -> set[str]:
     folders = set()
     for prefix in (RUN_PREFIX, TMP_PREFIX + RUN_PREFIX):
-        for meta in _match(f"{output}/{prefix}*/**"):
+        for meta in matching(f"{output}/{prefix}*/**"):
             folders.add(output + "/" + meta.path[len(output) + 1 :].split("/", 1)[0])
     if _is_local(output) and os.path.isdir(output):  # empty folders hold no files to match
         folders.update(
@@ -439,12 +440,6 @@ def _escape(uri: str) -> str:
     """A file path as a Beam match pattern that matches only itself."""
     return "".join(f"[{c}]" if c in "*?[" else c for c in uri)
 
-
-def _match(pattern: str) -> list:
-    try:
-        return FileSystems.match([pattern])[0].metadata_list
-    except Exception:  # noqa: BLE001 - Beam raises BeamIOError, or the scheme's own error, for "nothing there"
-        return []
 
 
 def _is_local(path: str) -> bool:

@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Sequence
 
+from apache_beam.io.filesystem import FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.config import ConfigError
@@ -32,7 +33,7 @@ def resolve_input(given: str) -> tuple[str, str]:
     else:
         base = path.rstrip("/")
         pattern = base + "/**"
-    if not any(article_format(meta.path) for meta in _match(pattern)):
+    if not any(article_format(meta.path) for meta in matching(pattern)):
         raise ConfigError(
             f"--input: no article files (.txt, .jsonl, .json, .html, .warc, .wet, optionally .gz or .bz2) "
             f"match {given!r}"
@@ -63,7 +64,7 @@ def holds_archives(patterns: str | Sequence[str]) -> bool:
     A pattern naming its extension (a file, `*.txt`, an incremental run's list) is answered without listing.
     """
     for pattern in [patterns] if isinstance(patterns, str) else patterns:
-        paths = [pattern] if article_format(pattern) else (meta.path for meta in _match(pattern))
+        paths = [pattern] if article_format(pattern) else (meta.path for meta in matching(pattern))
         if any(article_format(path) == "warc" for path in paths):
             return True
     return False
@@ -72,10 +73,11 @@ def holds_archives(patterns: str | Sequence[str]) -> bool:
 def _is_file(path: str) -> bool:
     if not _SCHEME.match(path):
         return os.path.isfile(path)
-    return any(meta.path == path for meta in _match(path))
+    return any(meta.path == path for meta in matching(path))
 
 
-def _match(pattern: str) -> list:
+def matching(pattern: str) -> list[FileMetadata]:
+    """The metadata of every file `pattern` matches on any Beam filesystem; none if nothing is there."""
     try:
         return FileSystems.match([pattern])[0].metadata_list
     except Exception:  # noqa: BLE001 - Beam raises BeamIOError, or the scheme's own error, for "nothing there"

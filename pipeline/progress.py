@@ -13,8 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from apache_beam.io.filesystems import FileSystems
-
+from pipeline.inputs import matching
 from transforms.core.parse import article_format
 from transforms.core.progress import WRITTEN_PASS
 
@@ -51,7 +50,7 @@ class Snapshot:
 def input_totals(patterns: str | Sequence[str]) -> Totals:
     files = size = stream = 0
     for pattern in [patterns] if isinstance(patterns, str) else patterns:
-        for meta in _match(pattern):
+        for meta in matching(pattern):
             fmt = article_format(meta.path)
             if fmt is None:
                 continue
@@ -239,9 +238,3 @@ def _thin(samples: list[tuple[float, int]], most: int) -> list[list[float]]:
         kept.append(samples[-1])
     return [list(sample) for sample in kept]
 
-
-def _match(pattern: str) -> list:
-    try:
-        return FileSystems.match([pattern])[0].metadata_list
-    except Exception:  # noqa: BLE001 - Beam raises BeamIOError, or the scheme's own error, for "nothing there"
-        return []

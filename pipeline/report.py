@@ -12,6 +12,7 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline.inputs import matching
 from pipeline.report_html import render
 from transforms.core.entity_index import build_index, index_line
 
@@ -260,7 +261,7 @@ def _gather(folder: str, data: ReportData, with_index: bool) -> None:
 
 
 def _records(pattern: str) -> Iterator[dict[str, Any]]:
-    for meta in sorted(_match(pattern), key=lambda meta: meta.path):
+    for meta in sorted(matching(pattern), key=lambda meta: meta.path):
         with FileSystems.open(meta.path, compression_type="uncompressed") as handle:
             for line in handle:
                 if line.strip():
@@ -271,12 +272,6 @@ def _read_text(path: str) -> str:
     with FileSystems.open(path, compression_type="uncompressed") as handle:
         return handle.read().decode("utf-8")
 
-
-def _match(pattern: str) -> list:
-    try:
-        return FileSystems.match([pattern])[0].metadata_list
-    except Exception:  # noqa: BLE001 - Beam raises BeamIOError, or the scheme's own error, for "nothing there"
-        return []
 
 
 def _by_articles(line: dict[str, Any]) -> tuple[int, int, str]:
