@@ -98,9 +98,14 @@ class ClusterDuplicates(beam.PTransform):
         keep = self._earlier is not None
         if self._temp_root is not None:
             articles = articles | "HoldArticles" >> HoldArticles(self._temp_root, until=clusters)
-        annotated = articles | "Annotate" >> beam.ParDo(
-            _AnnotateFn(self._config, keep), clusters=beam.pvalue.AsDict(clusters)
-        ).with_outputs(DROPPED_PREFIX, SIGNATURES_PREFIX, main="articles")
+        annotated = (
+            articles
+            | "AnnotateBatch" >> beam.BatchElements(min_batch_size=SIGNATURE_BATCH, max_batch_size=SIGNATURE_BATCH)
+            | "Annotate"
+            >> beam.ParDo(_AnnotateFn(self._config, keep), clusters=beam.pvalue.AsDict(clusters)).with_outputs(
+                DROPPED_PREFIX, SIGNATURES_PREFIX, main="articles"
+            )
+        )
         files = {DROPPED_PREFIX: annotated[DROPPED_PREFIX]} if self._config.drop else {}
         if keep:
             files[SIGNATURES_PREFIX] = annotated[SIGNATURES_PREFIX]
@@ -110,11 +115,6 @@ class ClusterDuplicates(beam.PTransform):
 def _signatures(batch: list[Article], config: DedupConfig) -> list[Signature]:
     items = [(Node(article.id, len(article.text)), article.source.uri, article.text) for article in batch]
     return signatures(items, config.bands, config.rows, config.seed)
-
-
-def _signature(article: Article, config: DedupConfig) -> Signature:
-    (found,) = _signatures([article], config)
-    return found
 
 
 def _fields(node: Node) -> tuple:
@@ -221,18 +221,24 @@ def _assign_all(keyed: tuple[None, Iterable[Edge | list[Node]]]) -> Iterator[tup
 
 
 class _AnnotateFn(beam.DoFn):
+    """A batch of articles with their `duplicate`; with `keep_signatures`, their signatures computed together."""
+
     def __init__(self, config: DedupConfig, keep_signatures: bool) -> None:
         self._config = config
         self._keep = keep_signatures
 
-    def process(self, article: Article, clusters: dict[str, Duplicate]) -> Iterator[Any]:
+    def process(self, batch: list[Article], clusters: dict[str, Duplicate]) -> Iterator[Any]:
+        sigs = _signatures(batch, self._config) if self._keep else [None] * len(batch)
+        for article, sig in zip(batch, sigs, strict=True):
+            yield from self._annotated(article, sig, clusters)
+
+    def _annotated(self, article: Article, sig: Signature | None, clusters: dict[str, Duplicate]) -> Iterator[Any]:
         duplicate = clusters.get(article.id) or Duplicate(article.id, 1, None, 1.0)
         article = article.replace(duplicate=duplicate)
         if duplicate.kind is not None:
             count(article, f"duplicate_articles_{duplicate.kind}")
-        if self._keep:
-            params = _params(self._config)
-            record = signature_record(_signature(article, self._config), duplicate, params)
+        if sig is not None:
+            record = signature_record(sig, duplicate, _params(self._config))
             yield beam.pvalue.TaggedOutput(SIGNATURES_PREFIX, to_json_line(record))
         if self._config.drop and duplicate.cluster != article.id:
             count(article, "duplicates_dropped")
