@@ -441,7 +441,6 @@ def _escape(uri: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in uri)
 
 
-
 def _is_local(path: str) -> bool:
     return isinstance(FileSystems.get_filesystem(path), LocalFileSystem)
 

@@ -237,4 +237,3 @@ def _thin(samples: list[tuple[float, int]], most: int) -> list[list[float]]:
     if samples and kept[-1] != samples[-1]:
         kept.append(samples[-1])
     return [list(sample) for sample in kept]
-

@@ -273,7 +273,6 @@ def _read_text(path: str) -> str:
         return handle.read().decode("utf-8")
 
 
-
 def _by_articles(line: dict[str, Any]) -> tuple[int, int, str]:
     return -line["articles"], -line["mentions"], line["name"]
 
