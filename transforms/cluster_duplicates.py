@@ -118,7 +118,7 @@ def _signatures(batch: list[Article], config: DedupConfig) -> list[Signature]:
 
 
 def _fields(node: Node) -> tuple:
-    """A node as a plain tuple: shuffled once per article and per band, half the bytes of the pickled class."""
+    """A node as a plain tuple: shuffled once per article by text key, half the bytes of the pickled class."""
     return node.id, node.length, node.earlier
 
 

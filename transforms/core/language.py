@@ -37,7 +37,7 @@ def load_identifier(candidates: Iterable[str] = ()) -> LanguageIdentifier:
     languages = set(candidates) or {code for code in identifier.labels if len(code) == 2}
     identifier.set_languages(sorted(languages))
     # Restricting the languages leaves the feature table in column order, and every text gathers a few
-    # hundred of its rows: in row order scoring takes 71 instead of 178 µs per Reuters article.
+    # hundred of its rows: in row order `classify` takes about 200 instead of 350 µs per Reuters article.
     identifier.nb_ptc = np.ascontiguousarray(identifier.nb_ptc)
     return identifier
 
