@@ -252,20 +252,25 @@ def variants(
         Variant(
             "naive script", lambda c, o: [sys.executable, str(naive), model, str(c.folder), str(o / "naive.jsonl")]
         ),
-        Variant(
-            "spacy apply",
-            lambda c, o: [
-                sys.executable,
-                "-m",
-                "spacy",
-                "apply",
-                model,
-                str(c.cleaned),
-                str(o / "apply.spacy"),
-                "--batch-size",
-                str(batch_size),
-                "--force",
-            ],
+        *(
+            Variant(
+                f"spacy apply {n} process{'es' if n > 1 else ''}",
+                lambda c, o, n=n: [
+                    sys.executable,
+                    "-m",
+                    "spacy",
+                    "apply",
+                    model,
+                    str(c.cleaned),
+                    str(o / f"apply-{n}.spacy"),
+                    "--batch-size",
+                    str(batch_size),
+                    "--n-process",
+                    str(n),
+                    "--force",
+                ],
+            )
+            for n in sorted({1, workers})
         ),
     ]
 
