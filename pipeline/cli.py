@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pipeline.config import Config, ConfigError, load_config
 from pipeline.incremental import run_incremental
 from pipeline.logs import configure_logging
 from pipeline.malloc import limit_arenas
-from pipeline.run import JobFailed, run
+from pipeline.run import Interrupted, JobFailed, interrupting_signal, run
 from pipeline.watch import WatchOptions, watch
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DEAD_LETTERS = 0, 1, 2, 3
@@ -22,7 +26,11 @@ BEAM_EPILOG = "Any other --option is passed to Beam's PipelineOptions (e.g. --di
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="article-enrich", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    run_parser = commands.add_parser("run", help="enrich a corpus in one batch job", epilog=BEAM_EPILOG)
+    run_parser = commands.add_parser(
+        "run",
+        help="enrich a corpus in one batch job",
+        epilog=BEAM_EPILOG + " SIGINT/SIGTERM stop it: its temporary files are removed, its summary says so.",
+    )
     _job_arguments(run_parser, output="the folder for enriched-*.jsonl, dead-letter-*.jsonl, run-summary.json")
     run_parser.add_argument(
         "--incremental",
@@ -73,13 +81,18 @@ def main(argv: list[str] | None = None) -> int:
         return _rebuild_report(args)
     try:
         config = _config(args)
-        summary = _start(args, config, beam_args)
+        with _interrupted_by_signals(args.command == "run"):
+            summary = _start(args, config, beam_args)
     except ConfigError as error:
         print(f"article-enrich: configuration error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except JobFailed as error:
         print(f"article-enrich: {error}", file=sys.stderr)
         return EXIT_FAILED
+    except KeyboardInterrupt as error:
+        stopped_by = interrupting_signal(error)
+        print(f"article-enrich: stopped by {stopped_by.name}", file=sys.stderr)
+        return 128 + stopped_by
     return _report(summary, config)
 
 
@@ -91,6 +104,24 @@ def console() -> int:
     # process is ending, so the system frees them anyway.
     gc.freeze()
     return code
+
+
+@contextmanager
+def _interrupted_by_signals(enabled: bool) -> Iterator[None]:
+    """SIGINT and SIGTERM raise Interrupted in the main thread (`watch` handles them itself)."""
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _config(args: argparse.Namespace) -> Config:

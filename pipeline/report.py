@@ -136,7 +136,7 @@ class ReportData:
         return {
             "title": last.get("output") if len(self.summaries) == 1 else _root(last.get("output", "")),
             "runs": [s.get("incremental", {}).get("run") or s.get("output") for s in self.summaries],
-            "status": "succeeded" if all(s.get("status") == "succeeded" for s in self.summaries) else "failed",
+            "status": _status(self.summaries),
             "runner": last.get("runner"),
             "started_at": self.summaries[0].get("started_at"),
             "finished_at": last.get("finished_at"),
@@ -275,6 +275,11 @@ def _read_text(path: str) -> str:
 
 def _by_articles(line: dict[str, Any]) -> tuple[int, int, str]:
     return -line["articles"], -line["mentions"], line["name"]
+
+
+def _status(summaries: list[dict[str, Any]]) -> str:
+    """`succeeded` if every run did, else the first other status (`failed`, `interrupted`)."""
+    return next((s.get("status") or "failed" for s in summaries if s.get("status") != "succeeded"), "succeeded")
 
 
 def _sum_counts(counts: Iterable[dict[str, Any]]) -> dict[str, int]:

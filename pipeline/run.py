@@ -6,7 +6,9 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-from collections.abc import Sequence
+import os
+import signal
+from collections.abc import Collection, Sequence
 from importlib import metadata
 from typing import Any
 
@@ -17,7 +19,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from pipeline.build import build_pipeline
 from pipeline.config import Config
-from pipeline.inputs import absolute, holds_archives, local_bytes_below, resolve_input
+from pipeline.inputs import absolute, holds_archives, local_bytes_below, matching, resolve_input
 from pipeline.progress import ProgressMonitor, input_totals
 from pipeline.report import write_report
 from pipeline.runners import SMALL_INPUT_BYTES, check_runner, one_process_for_small_input
@@ -28,12 +30,27 @@ from transforms.metrics import NAMESPACE
 from transforms.strip_corpus_boilerplate import LineLedger
 
 SUMMARY_NAME = "run-summary.json"
+# Beam's file sinks and HoldArticles write their temporary files in folders named so under the output.
+TEMP_PREFIX = "beam-temp-"
 COUNTERS = ("inputs", "cleaned", "tagged", "enriched", "dead_letter", "entities")
 log = logging.getLogger(__name__)
 
 
 class JobFailed(RuntimeError):
     """The job ran but did not finish cleanly, or its counts do not add up."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A signal (SIGINT, SIGTERM) stopped the job."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def interrupting_signal(interruption: KeyboardInterrupt) -> signal.Signals:
+    """The signal behind an interruption: Interrupted says which, a plain KeyboardInterrupt is SIGINT's."""
+    return signal.Signals(interruption.signum if isinstance(interruption, Interrupted) else signal.SIGINT)
 
 
 def pipeline_options(config: Config, beam_args: list[str]) -> PipelineOptions:
@@ -99,7 +116,12 @@ def execute(
     max_dead_letter_ratio: float,
     progress: ProgressMonitor | None = None,
 ) -> dict[str, Any]:
-    """Run `pipeline` to completion, add its counts to `summary` and write it; raises JobFailed if it failed."""
+    """Run `pipeline` to completion, add its counts to `summary` and write it; raises JobFailed if it failed.
+
+    Interrupted (KeyboardInterrupt) is raised again once the summary says so and the temporary folders the
+    run left under `output` are removed.
+    """
+    earlier_temp = set(temp_folders(output))
     try:
         try:
             if progress is not None:
@@ -109,6 +131,11 @@ def execute(
         finally:
             if progress is not None:
                 summary["progress"] = progress.stop()
+    except KeyboardInterrupt as interruption:
+        remove_temp_folders(output, keep=earlier_temp)
+        summary.update(status="interrupted", error=interrupting_signal(interruption).name, finished_at=now())
+        write_summary(output, summary)
+        raise
     except Exception as error:
         summary.update(status="failed", error=f"{type(error).__name__}: {error}", finished_at=now())
         write_summary(output, summary)
@@ -188,6 +215,32 @@ def _skipped_records(counts: dict[str, int]) -> dict[str, int]:
     """Take the counts of WARC records that are not articles (request, metadata…) out of `counts`, by kind."""
     names = sorted(name for name in counts if name.startswith(SKIPPED_PREFIX))
     return {name.removeprefix(SKIPPED_PREFIX): counts.pop(name) for name in names}
+
+
+def temp_folders(output: str) -> dict[str, list[str]]:
+    """The temporary folders under `output` (`beam-temp-*`), each with the files in it."""
+    output = output.rstrip("/")
+    folders: dict[str, list[str]] = {}
+    if FileSystems.get_scheme(output) is None and os.path.isdir(output):  # local folders can be empty
+        folders = {f"{output}/{name}": [] for name in os.listdir(output) if name.startswith(TEMP_PREFIX)}
+    for file in matching(f"{output}/{TEMP_PREFIX}*/**"):
+        folder = file.path[: file.path.index("/", len(output) + 1)]
+        folders.setdefault(folder, []).append(file.path)
+    return folders
+
+
+def remove_temp_folders(output: str, keep: Collection[str] = ()) -> None:
+    """Delete the temporary folders under `output` (except those in `keep`); a failure is logged."""
+    for folder, files in temp_folders(output).items():
+        if folder in keep:
+            continue
+        try:
+            if files:
+                FileSystems.delete(files)
+            if FileSystems.exists(folder):  # a local folder; object stores have no folder objects
+                FileSystems.delete([folder])
+        except Exception as error:  # noqa: BLE001 - what is left is named; the run's own error matters more
+            log.warning("could not remove %s (%s: %s)", folder, type(error).__name__, error)
 
 
 def write_summary(output: str, summary: dict[str, Any]) -> None:
