@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import signal
 import sys
 import threading
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from pipeline.config import Config, ConfigError, load_config
 from pipeline.incremental import run_incremental
 from pipeline.logs import configure_logging
 from pipeline.malloc import limit_arenas
-from pipeline.run import Interrupted, JobFailed, interrupting_signal, run
+from pipeline.run import Interrupted, JobFailed, interrupting_signal, run, stop_signals_handled_by
 from pipeline.watch import WatchOptions, watch
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DEAD_LETTERS = 0, 1, 2, 3
@@ -116,12 +115,8 @@ def _interrupted_by_signals(enabled: bool) -> Iterator[None]:
     def interrupt(signum: int, _frame: object) -> None:
         raise Interrupted(signum)
 
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with stop_signals_handled_by(interrupt):
         yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _config(args: argparse.Namespace) -> Config:

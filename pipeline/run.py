@@ -8,7 +8,8 @@ import json
 import logging
 import os
 import signal
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from importlib import metadata
 from typing import Any
 
@@ -51,6 +52,17 @@ class Interrupted(KeyboardInterrupt):
 def interrupting_signal(interruption: KeyboardInterrupt) -> signal.Signals:
     """The signal behind an interruption: Interrupted says which, a plain KeyboardInterrupt is SIGINT's."""
     return signal.Signals(interruption.signum if isinstance(interruption, Interrupted) else signal.SIGINT)
+
+
+@contextmanager
+def stop_signals_handled_by(handler: Callable[[int, object], None]) -> Iterator[None]:
+    """`handler` takes SIGINT and SIGTERM while the block runs (in the main thread); the previous ones after."""
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler_before in previous.items():
+            signal.signal(sig, handler_before)
 
 
 def pipeline_options(config: Config, beam_args: list[str]) -> PipelineOptions:

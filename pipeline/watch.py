@@ -17,7 +17,7 @@ from apache_beam.options.pipeline_options import StandardOptions
 from pipeline.build import build_watch_pipeline
 from pipeline.config import Config
 from pipeline.inputs import absolute
-from pipeline.run import execute, now, pipeline_options, versions, write_summary
+from pipeline.run import execute, now, pipeline_options, stop_signals_handled_by, versions, write_summary
 from transforms.watch_articles import WatchArticles
 
 STOP_MARKER = ".article-enrich-stop"
@@ -97,9 +97,5 @@ def _stop_on_signals(stop_marker: str) -> Iterator[None]:
         with FileSystems.create(stop_marker) as handle:
             handle.write(f"{os.getpid()}\n".encode())
 
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with stop_signals_handled_by(request_stop):
         yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
