@@ -130,8 +130,8 @@ def execute(
 ) -> dict[str, Any]:
     """Run `pipeline` to completion, add its counts to `summary` and write it; raises JobFailed if it failed.
 
-    Interrupted (KeyboardInterrupt) is raised again once the summary says so and the temporary folders the
-    run left under `output` are removed.
+    A run that fails or is interrupted (KeyboardInterrupt, raised again) removes the temporary folders it
+    left under `output` (held articles, half-written shards), and its summary says what stopped it.
     """
     earlier_temp = set(temp_folders(output))
     try:
@@ -149,6 +149,7 @@ def execute(
         write_summary(output, summary)
         raise
     except Exception as error:
+        remove_temp_folders(output, keep=earlier_temp)
         summary.update(status="failed", error=f"{type(error).__name__}: {error}", finished_at=now())
         write_summary(output, summary)
         raise JobFailed(f"the job failed: {type(error).__name__}: {error}") from error

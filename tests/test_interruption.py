@@ -1,4 +1,4 @@
-"""A run stopped by SIGINT or SIGTERM: its summary says so, its temporary folders go, the exit code names the signal."""
+"""A run stopped by SIGINT, SIGTERM or a failure: its summary says so, its temporary folders go."""
 
 from __future__ import annotations
 
@@ -12,34 +12,45 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.run import Interrupted, execute, temp_folders
+from pipeline.run import Interrupted, JobFailed, execute, temp_folders
 
 from .conftest import ROOT
 
 
 class _PipelineStoppedMidway:
-    """What `execute` sees when a signal arrives mid-run: temporary files written, then Interrupted raised."""
+    """What `execute` sees when a run stops mid-way: temporary files written, then `error` raised."""
 
-    def __init__(self, output: Path) -> None:
+    def __init__(self, output: Path, error: BaseException) -> None:
         self._output = output
+        self._error = error
 
     def run(self) -> None:
         (self._output / "beam-temp-enriched-abc").mkdir()
         (self._output / "beam-temp-enriched-abc" / "part").write_text("half a shard", encoding="utf-8")
         (self._output / "beam-temp-empty").mkdir()
-        raise Interrupted(signal.SIGTERM)
+        raise self._error
 
 
-def test_an_interrupted_run_writes_its_summary_and_removes_only_its_own_temporary_folders(tmp_path):
+@pytest.mark.parametrize(
+    ("error", "raised", "status", "reason"),
+    [
+        (Interrupted(signal.SIGTERM), Interrupted, "interrupted", "SIGTERM"),
+        (KeyboardInterrupt(), KeyboardInterrupt, "interrupted", "SIGINT"),
+        (RuntimeError("a worker died"), JobFailed, "failed", "RuntimeError: a worker died"),
+    ],
+)
+def test_a_stopped_run_writes_its_summary_and_removes_only_its_own_temporary_folders(
+    tmp_path, error, raised, status, reason
+):
     earlier = tmp_path / "beam-temp-held-earlier"
     earlier.mkdir()
     (earlier / "kept.pickle").write_bytes(b"not this run's")
 
-    with pytest.raises(Interrupted):
-        execute(_PipelineStoppedMidway(tmp_path), {"input": "x"}, str(tmp_path), max_dead_letter_ratio=1.0)
+    with pytest.raises(raised):
+        execute(_PipelineStoppedMidway(tmp_path, error), {"input": "x"}, str(tmp_path), max_dead_letter_ratio=1.0)
 
     summary = json.loads((tmp_path / "run-summary.json").read_text(encoding="utf-8"))
-    assert (summary["status"], summary["error"]) == ("interrupted", "SIGTERM")
+    assert (summary["status"], summary["error"]) == (status, reason)
     assert list(temp_folders(str(tmp_path))) == [str(earlier)]
     assert (earlier / "kept.pickle").exists()
 
