@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import signal
+import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import metadata
@@ -17,6 +18,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.runners.runner import PipelineState
 
 from pipeline.build import build_pipeline
 from pipeline.config import Config
@@ -33,6 +35,7 @@ from transforms.strip_corpus_boilerplate import LineLedger
 SUMMARY_NAME = "run-summary.json"
 # Beam's file sinks and HoldArticles write their temporary files in folders named so under the output.
 TEMP_PREFIX = "beam-temp-"
+CANCEL_WAIT_S = 30  # how long an interrupted run waits for its cancelled job on a job service or cluster
 COUNTERS = ("inputs", "cleaned", "tagged", "enriched", "dead_letter", "entities")
 log = logging.getLogger(__name__)
 
@@ -134,6 +137,7 @@ def execute(
     left under `output` (held articles, half-written shards), and its summary says what stopped it.
     """
     earlier_temp = set(temp_folders(output))
+    result: beam.runners.runner.PipelineResult | None = None
     try:
         try:
             if progress is not None:
@@ -144,7 +148,8 @@ def execute(
             if progress is not None:
                 summary["progress"] = progress.stop()
     except KeyboardInterrupt as interruption:
-        remove_temp_folders(output, keep=earlier_temp)
+        if _job_over(result):
+            remove_temp_folders(output, keep=earlier_temp)
         summary.update(status="interrupted", error=interrupting_signal(interruption).name, finished_at=now())
         write_summary(output, summary)
         raise
@@ -228,6 +233,25 @@ def _skipped_records(counts: dict[str, int]) -> dict[str, int]:
     """Take the counts of WARC records that are not articles (request, metadata…) out of `counts`, by kind."""
     names = sorted(name for name in counts if name.startswith(SKIPPED_PREFIX))
     return {name.removeprefix(SKIPPED_PREFIX): counts.pop(name) for name in names}
+
+
+def _job_over(result: beam.runners.runner.PipelineResult | None) -> bool:
+    """Whether an interrupted job has stopped: the DirectRunner's ends with this process (its `run` had not
+    returned); a job on a job service or cluster is cancelled, and is over once its state says so."""
+    if result is None:
+        return True
+    deadline = time.monotonic() + CANCEL_WAIT_S
+    try:
+        result.cancel()
+        while not PipelineState.is_terminal(result.state) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        if PipelineState.is_terminal(result.state):
+            return True
+        problem = f"still {result.state} after {CANCEL_WAIT_S} s"
+    except Exception as error:  # noqa: BLE001 - the interruption is what the user asked for; this is reported
+        problem = f"{type(error).__name__}: {error}"
+    log.warning("could not cancel the job (%s): it may run on, so its temporary files stay", problem)
+    return False
 
 
 def temp_folders(output: str) -> dict[str, list[str]]:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import random
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -55,3 +60,32 @@ def read_shards(folder: Path, prefix: str) -> list[dict]:
         with shard.open(encoding="utf-8") as handle:
             records.extend(json.loads(line) for line in handle if line.strip())
     return records
+
+
+def write_random_articles(folder: Path, count: int, seed: int = 7) -> None:
+    """`count` distinct articles of 200 random words in sub-folders of `folder`: enough for held files."""
+    words = ["harbour", "council", "budget", "Geneva", "rail", "strike", "talks", "Reuters", "market", "shares"]
+    rng = random.Random(seed)
+    for n in range(count):
+        text = " ".join(rng.choice(words) for _ in range(200))
+        (folder / f"{n // 100}").mkdir(parents=True, exist_ok=True)
+        (folder / f"{n // 100}" / f"{n}.txt").write_text(f"Title {n}\n\n{text}.\n", encoding="utf-8")
+
+
+def sigterm_when_held(args: list[str], output: Path, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run `python -m pipeline run ARGS` and send it SIGTERM once its first held file exists (articles wait
+    in files for the duplicate clusters, a dozen stages before a run could end); (exit code, stderr)."""
+    command = [sys.executable, "-m", "pipeline", "run", *args]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 180
+        while not list(output.glob("beam-temp-held-*/*")):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "no held file within 180 s"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return process.returncode, stderr

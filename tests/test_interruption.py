@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import random
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from pipeline.run import Interrupted, JobFailed, execute, temp_folders
 
-from .conftest import ROOT
+from .conftest import sigterm_when_held, write_random_articles
 
 
 class _PipelineStoppedMidway:
@@ -67,31 +63,14 @@ def test_temp_folders_lists_each_folder_with_its_files(tmp_path):
 
 
 def test_sigterm_stops_the_command_cleanly(tmp_path, tiny_model):
-    # Enough articles for held files (articles wait in files for the duplicate clusters, then are tagged): the
-    # signal goes once the first held file exists, a dozen stages before the run could end.
-    words = ["harbour", "council", "budget", "Geneva", "rail", "strike", "talks", "Reuters", "market", "shares"]
-    rng = random.Random(7)
-    for n in range(400):
-        text = " ".join(rng.choice(words) for _ in range(200))
-        (tmp_path / "corpus" / f"{n // 100}").mkdir(parents=True, exist_ok=True)
-        (tmp_path / "corpus" / f"{n // 100}" / f"{n}.txt").write_text(f"Title {n}\n\n{text}.\n", encoding="utf-8")
+    write_random_articles(tmp_path / "corpus", 400)
     output = tmp_path / "out"
-    command = [sys.executable, "-m", "pipeline", "run", "--input", str(tmp_path / "corpus"), "--output", str(output)]
-    command += ["--model", tiny_model, "--quiet"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 180
-        while not list(output.glob("beam-temp-held-*/*")):
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "no held file within 180 s"
-            time.sleep(0.02)
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
 
-    assert process.returncode == 128 + signal.SIGTERM, stderr
+    code, stderr = sigterm_when_held(
+        ["--input", str(tmp_path / "corpus"), "--output", str(output), "--model", tiny_model, "--quiet"], output
+    )
+
+    assert code == 128 + signal.SIGTERM, stderr
     assert "article-enrich: stopped by SIGTERM" in stderr
     summary = json.loads((output / "run-summary.json").read_text(encoding="utf-8"))
     assert (summary["status"], summary["error"]) == ("interrupted", "SIGTERM")
