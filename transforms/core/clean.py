@@ -61,7 +61,8 @@ def clean_text(
     text = _NEWLINES.sub("\n", text)
     text, changes["control_chars_removed"] = _C0_CONTROLS.subn("", text)
     for _ in range(_MAX_REPAIR_PASSES):
-        repaired = _repair(text, fix_mojibake, changes)
+        # A repair can make a line break of another kind (`â€¨` is U+2028 read as Windows-1252).
+        repaired = _NEWLINES.sub("\n", _repair(text, fix_mojibake, changes))
         if repaired == text:
             break
         text = repaired
