@@ -106,8 +106,9 @@ def test_ftfy_negative_cases_come_out_as_ftfy_fixes_them():
 def test_what_a_repair_or_a_join_brings_together_is_cleaned_at_once():
     # Found by hypothesis: `Â` and ` ` met only when hard-wrapped lines were joined; `â€\x8b` repaired is a
     # zero-width space, a control character that was removed only before the repair; `â€¨` repaired is
-    # U+2028, a line separator that became a paragraph break only on a second pass.
-    for text in ("a\u00c2\r" + "0" * 30, "\u00e2\u20ac\x8b", "0\u00e2\u20ac\u00a80"):
+    # U+2028, a line separator that became a paragraph break only on a second pass; `Â` + tab repaired left
+    # `Â†`, mojibake again.
+    for text in ("a\u00c2\r" + "0" * 30, "\u00e2\u20ac\x8b", "0\u00e2\u20ac\u00a80", "\u00c2\t\u00c2\u00e2\u20ac\t0"):
         once = clean_text(text, RULES).text
         assert clean_text(once, RULES).text == once
 

@@ -80,8 +80,12 @@ def clean_text(
         if changes["reflow_joins"]:  # joined lines can put mojibake together again (`Â` + ` `)
             text = _repair(text, fix_mojibake, changes)
     text = _collapse_spaces(text)
-    if fix_mojibake and (repaired := _repair(text, fix_mojibake, changes)) != text:  # `Â` + tab → `Â` + space
-        text = _collapse_spaces(repaired)
+    # `Â` + tab became `Â` + space; what that repair leaves can again be mojibake (`Â` + `†`), so repeat.
+    for _ in range(_MAX_REPAIR_PASSES if fix_mojibake else 0):
+        repaired = _collapse_spaces(_repair(text, fix_mojibake, changes))
+        if repaired == text:
+            break
+        text = repaired
     return Cleaned(text, {k: v for k, v in sorted(changes.items()) if v})
 
 
