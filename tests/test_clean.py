@@ -75,6 +75,9 @@ def test_rules_match_whole_lines_only():
 
 def test_title_cleaning():
     assert clean_title("  Biden\u2019s  trip\x00 ") == "Biden’s trip"
+    assert clean_title("One\u2028Two\rThree") == "One Two Three"
+    # Found by hypothesis: the repair of `Â\x80` left mojibake that only a second cleaning repaired.
+    assert clean_title(clean_title("\xa0\u00c2\x80")) == clean_title("\xa0\u00c2\x80")
 
 
 @given(st.text())
@@ -107,10 +110,18 @@ def test_what_a_repair_or_a_join_brings_together_is_cleaned_at_once():
     # Found by hypothesis: `Â` and ` ` met only when hard-wrapped lines were joined; `â€\x8b` repaired is a
     # zero-width space, a control character that was removed only before the repair; `â€¨` repaired is
     # U+2028, a line separator that became a paragraph break only on a second pass; `Â` + tab repaired left
-    # `Â†`, mojibake again.
-    for text in ("a\u00c2\r" + "0" * 30, "\u00e2\u20ac\x8b", "0\u00e2\u20ac\u00a80", "\u00c2\t\u00c2\u00e2\u20ac\t0"):
-        once = clean_text(text, RULES).text
-        assert clean_text(once, RULES).text == once
+    # `Â†`, mojibake again; `â\x80¨` after a no-break space was repaired to U+2028 only at the end.
+    texts = ("a\u00c2\r" + "0" * 30, "\u00e2\u20ac\x8b", "0\u00e2\u20ac\u00a80", "\u00c2\t\u00c2\u00e2\u20ac\t0")
+    for text in (*texts, "0\xa0\u00e2\x80\u00a8\x80"):
+        for reflow_lines in (True, False):
+            once = clean_text(text, RULES, reflow_lines=reflow_lines).text
+            assert clean_text(once, RULES, reflow_lines=reflow_lines).text == once
+
+
+@given(st.text())
+def test_title_cleaning_is_idempotent(title):
+    once = clean_title(title)
+    assert clean_title(once) == once
 
 
 def test_line_separators_a_repair_makes_are_line_breaks():

@@ -17,7 +17,8 @@ _NEWLINES = re.compile(r"\r\n?|[\u2028\u2029\x85]")
 # U+0085 with text before or after it on its line is Windows-1252's `…` (byte 0x85) decoded as Latin-1;
 # alone on a line, or between line breaks, it is a line break (NEL).
 _NEL = re.compile(r"(\S[ \t]*)?\x85(?=([ \t]*\S)?)")
-# Removing a control character can expose mojibake that the repair then fixes: repeat until nothing changes.
+# Removing a control character, joining lines or collapsing spaces can expose mojibake that a repair then
+# fixes: repairs, and cleaning passes, repeat until nothing changes (at most this many times).
 _MAX_REPAIR_PASSES = 3
 _INLINE_SPACE = re.compile(r"[ \t\u00a0\u3000]+")
 PARAGRAPH_BREAK = "\n\n"
@@ -56,10 +57,24 @@ def clean_text(
     spaces collapse to one.
     """
     changes: Counter[str] = Counter()
+    for _ in range(_MAX_REPAIR_PASSES):
+        text, settled = _clean_pass(text, rules, fix_mojibake, reflow_lines, changes)
+        if settled:
+            break
+    return Cleaned(text, {k: v for k, v in sorted(changes.items()) if v})
+
+
+def _clean_pass(
+    text: str, rules: tuple[LineRule, ...], fix_mojibake: bool, reflow_lines: bool, changes: Counter[str]
+) -> tuple[str, bool]:
+    """One pass of `clean_text`, and whether it settled: not if its last repair changed the text (mojibake
+    that joining lines or collapsing spaces brought together, like `Â` + tab), which another pass cleans."""
     if fix_mojibake:
-        text, changes["mojibake:c1_ellipsis"] = _restore_ellipses(text)
+        text, restored = _restore_ellipses(text)
+        changes["mojibake:c1_ellipsis"] += restored
     text = _NEWLINES.sub("\n", text)
-    text, changes["control_chars_removed"] = _C0_CONTROLS.subn("", text)
+    text, removed = _C0_CONTROLS.subn("", text)
+    changes["control_chars_removed"] += removed
     for _ in range(_MAX_REPAIR_PASSES):
         # A repair can make a line break of another kind (`â€¨` is U+2028 read as Windows-1252).
         repaired = _NEWLINES.sub("\n", _repair(text, fix_mojibake, changes))
@@ -76,17 +91,13 @@ def clean_text(
             changes[f"rule:{rule.name}"] += 1
     text = "\n".join(kept)
     if reflow_lines:
-        text, changes["reflow_joins"] = reflow(text)
-        if changes["reflow_joins"]:  # joined lines can put mojibake together again (`Â` + ` `)
-            text = _repair(text, fix_mojibake, changes)
+        text, joins = reflow(text)
+        changes["reflow_joins"] += joins
     text = _collapse_spaces(text)
-    # `Â` + tab became `Â` + space; what that repair leaves can again be mojibake (`Â` + `†`), so repeat.
-    for _ in range(_MAX_REPAIR_PASSES if fix_mojibake else 0):
-        repaired = _collapse_spaces(_repair(text, fix_mojibake, changes))
-        if repaired == text:
-            break
-        text = repaired
-    return Cleaned(text, {k: v for k, v in sorted(changes.items()) if v})
+    if not fix_mojibake:
+        return text, True
+    repaired = _collapse_spaces(_repair(text, fix_mojibake, changes))
+    return repaired, repaired == text
 
 
 def _collapse_spaces(text: str) -> str:
@@ -121,7 +132,12 @@ def _repair(text: str, fix: bool, changes: Counter[str]) -> str:
 
 
 def clean_title(title: str, *, fix_mojibake: bool = True) -> str:
-    """Clean a one-line title: control characters, mojibake and whitespace."""
+    """Clean a one-line title: control characters, mojibake, line breaks and runs of spaces."""
     changes: Counter[str] = Counter()
-    title = _repair(_C0_CONTROLS.sub("", title), fix_mojibake, changes)
-    return _INLINE_SPACE.sub(" ", title.replace("\n", " ")).strip()
+    for _ in range(_MAX_REPAIR_PASSES):
+        cleaned = _NEWLINES.sub(" ", _repair(_C0_CONTROLS.sub("", title), fix_mojibake, changes))
+        cleaned = _INLINE_SPACE.sub(" ", cleaned.replace("\n", " ")).strip()
+        if cleaned == title:
+            break
+        title = cleaned
+    return title
