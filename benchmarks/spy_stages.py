@@ -8,9 +8,11 @@ from pathlib import Path
 
 # The first stage with a frame whose text contains one of its markers takes the sample (stacks are
 # root-first, so the order settles nesting: titles and texts are both inside `tag_texts`).
+NER = "NER (nlp.pipe, texts and titles)"
+WAITING = "waiting threads"
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("waiting threads", ("Condition.wait (threading", "Event.wait (threading")),
-    ("NER (nlp.pipe, texts and titles)", ("tag_texts (transforms/core/entities.py",)),
+    (WAITING, ("Condition.wait (threading", "Event.wait (threading")),
+    (NER, ("tag_texts (transforms/core/entities.py",)),
     ("harmonisation, entity groups", ("transforms/core/entity_post.py",)),
     ("language identification", ("transforms/core/language.py", "identify_language.py")),
     ("cleaning", ("transforms/core/clean.py", "transforms/core/mojibake.py", "transforms/core/reflow.py")),
@@ -49,12 +51,12 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=100, help="py-spy's sampling rate (-r), samples per second")
     args = parser.parse_args()
     samples = by_stage(args.profile.read_text(encoding="utf-8").splitlines())
-    active = sum(samples.values()) - samples["waiting threads"]
-    ner = samples[STAGES[1][0]]
+    active = sum(samples.values()) - samples[WAITING]
+    ner = samples[NER]
     print(f"{'stage':36s} {'seconds':>8s} {'% active':>9s} {'% of NER':>9s}")
     for name, count in samples.most_common():
-        waiting = name == "waiting threads"
-        of_active, of_ner = ("", "") if waiting else (f"{100 * count / active:.1f}%", f"{100 * count / ner:.1f}%")
+        shares = ("", "") if name == WAITING else (f"{100 * count / active:.1f}%", f"{100 * count / ner:.1f}%")
+        of_active, of_ner = shares
         print(f"{name:36s} {count / args.rate:8.1f} {of_active:>9s} {of_ner:>9s}")
     print(f"{'active (all but waiting threads)':36s} {active / args.rate:8.1f}")
 
