@@ -21,7 +21,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.localfilesystem import LocalFileSystem
 
 from pipeline.config import Config
-from pipeline.inputs import absolute, matching, resolve_input
+from pipeline.inputs import absolute, folders_under, matching, resolve_input
 from pipeline.run import JobFailed, now, report_quietly, run_job, versions
 from pipeline.runners import SMALL_INPUT_BYTES
 from transforms.cluster_duplicates import DROPPED_PREFIX, SIGNATURES_PREFIX, EarlierRuns
@@ -398,17 +398,7 @@ def _atomic_write(path: str, data: bytes) -> None:
 
 
 def _run_folders(output: str) -> set[str]:
-    folders = set()
-    for prefix in (RUN_PREFIX, TMP_PREFIX + RUN_PREFIX):
-        for meta in matching(f"{output}/{prefix}*/**"):
-            folders.add(output + "/" + meta.path[len(output) + 1 :].split("/", 1)[0])
-    if _is_local(output) and os.path.isdir(output):  # empty folders hold no files to match
-        folders.update(
-            f"{output}/{entry.name}"
-            for entry in os.scandir(output)
-            if entry.is_dir() and entry.name.startswith((RUN_PREFIX, TMP_PREFIX + RUN_PREFIX))
-        )
-    return folders
+    return set(folders_under(output, (RUN_PREFIX, TMP_PREFIX + RUN_PREFIX)))
 
 
 def _is_shard(path: str) -> bool:

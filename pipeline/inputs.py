@@ -76,6 +76,19 @@ def _is_file(path: str) -> bool:
     return any(meta.path == path for meta in matching(path))
 
 
+def folders_under(folder: str, prefixes: tuple[str, ...]) -> dict[str, list[str]]:
+    """The folders in `folder` whose names start with one of `prefixes`, each with every file below it, on
+    any Beam filesystem (local folders can be empty; object stores have folders only as names of files)."""
+    folder = folder.rstrip("/")
+    found: dict[str, list[str]] = {}
+    if not _SCHEME.match(folder) and os.path.isdir(folder):
+        found = {f"{folder}/{e.name}": [] for e in os.scandir(folder) if e.is_dir() and e.name.startswith(prefixes)}
+    for prefix in prefixes:
+        for meta in matching(f"{folder}/{prefix}*/**"):
+            found.setdefault(meta.path[: meta.path.index("/", len(folder) + 1)], []).append(meta.path)
+    return found
+
+
 def matching(pattern: str) -> list[FileMetadata]:
     """The metadata of every file `pattern` matches on any Beam filesystem; none if nothing is there."""
     try:

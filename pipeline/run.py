@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-import os
 import signal
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -22,7 +21,7 @@ from apache_beam.runners.runner import PipelineState
 
 from pipeline.build import build_pipeline
 from pipeline.config import Config
-from pipeline.inputs import absolute, holds_archives, local_bytes_below, matching, resolve_input
+from pipeline.inputs import absolute, folders_under, holds_archives, local_bytes_below, resolve_input
 from pipeline.progress import ProgressMonitor, input_totals
 from pipeline.report import write_report
 from pipeline.runners import SMALL_INPUT_BYTES, check_runner, one_process_for_small_input
@@ -256,14 +255,7 @@ def _job_over(result: beam.runners.runner.PipelineResult | None) -> bool:
 
 def temp_folders(output: str) -> dict[str, list[str]]:
     """The temporary folders under `output` (`beam-temp-*`), each with the files in it."""
-    output = output.rstrip("/")
-    folders: dict[str, list[str]] = {}
-    if FileSystems.get_scheme(output) is None and os.path.isdir(output):  # local folders can be empty
-        folders = {f"{output}/{name}": [] for name in os.listdir(output) if name.startswith(TEMP_PREFIX)}
-    for file in matching(f"{output}/{TEMP_PREFIX}*/**"):
-        folder = file.path[: file.path.index("/", len(output) + 1)]
-        folders.setdefault(folder, []).append(file.path)
-    return folders
+    return folders_under(output, (TEMP_PREFIX,))
 
 
 def remove_temp_folders(output: str, keep: Collection[str] = ()) -> None:
