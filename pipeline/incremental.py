@@ -21,7 +21,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.localfilesystem import LocalFileSystem
 
 from pipeline.config import Config
-from pipeline.inputs import absolute, folders_under, matching, resolve_input
+from pipeline.inputs import absolute, delete_folders, folders_under, matching, resolve_input
 from pipeline.run import JobFailed, now, report_quietly, run_job, versions
 from pipeline.runners import SMALL_INPUT_BYTES
 from transforms.cluster_duplicates import DROPPED_PREFIX, SIGNATURES_PREFIX, EarlierRuns
@@ -199,7 +199,8 @@ def committed_shards(output: str, prefix: str = "enriched", suffix: str = ".json
 def recover(output: str) -> None:
     """Remove what killed runs left (staging folders, runs without manifest, temp files); finish pruning."""
     committed = {m["run"] for m in read_manifests(output)}
-    doomed = sorted(folder for folder in _run_folders(output) if folder.rsplit("/", 1)[-1] not in committed)
+    runs = folders_under(output, (RUN_PREFIX, TMP_PREFIX + RUN_PREFIX))
+    doomed = {folder: files for folder, files in runs.items() if folder.rsplit("/", 1)[-1] not in committed}
     patterns = (f"{output}/{RUN_PREFIX}*/{TMP_PREFIX}*", f"{output}/{TMP_PREFIX}*")
     temps = [meta.path for pattern in patterns for meta in matching(pattern)]
     temps = [path for path in temps if path.rsplit("/", 2)[-2] in committed or path.rsplit("/", 1)[0] == output]
@@ -209,7 +210,9 @@ def recover(output: str) -> None:
             len(doomed),
             len(temps),
         )
-        FileSystems.delete(doomed + temps)
+        delete_folders(doomed)
+        if temps:
+            FileSystems.delete(temps)
     prune_superseded(output, read_manifests(output))
 
 
@@ -395,10 +398,6 @@ def _atomic_write(path: str, data: bytes) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temp, path)
-
-
-def _run_folders(output: str) -> set[str]:
-    return set(folders_under(output, (RUN_PREFIX, TMP_PREFIX + RUN_PREFIX)))
 
 
 def _is_shard(path: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob as globlib
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from apache_beam.io.filesystem import FileMetadata
 from apache_beam.io.filesystems import FileSystems
@@ -87,6 +87,17 @@ def folders_under(folder: str, prefixes: tuple[str, ...]) -> dict[str, list[str]
         for meta in matching(f"{folder}/{prefix}*/**"):
             found.setdefault(meta.path[: meta.path.index("/", len(folder) + 1)], []).append(meta.path)
     return found
+
+
+def delete_folders(folders: Mapping[str, Sequence[str]]) -> None:
+    """Delete each folder with the files listed in it (`folders_under`): an object store deletes a folder's
+    files only when they are named, and has no folder object to delete after them."""
+    files = [file for listed in folders.values() for file in listed]
+    if files:
+        FileSystems.delete(files)
+    left = [folder for folder in folders if FileSystems.exists(folder)]
+    if left:
+        FileSystems.delete(left)
 
 
 def matching(pattern: str) -> list[FileMetadata]:

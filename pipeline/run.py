@@ -21,7 +21,7 @@ from apache_beam.runners.runner import PipelineState
 
 from pipeline.build import build_pipeline
 from pipeline.config import Config
-from pipeline.inputs import absolute, folders_under, holds_archives, local_bytes_below, resolve_input
+from pipeline.inputs import absolute, delete_folders, folders_under, holds_archives, local_bytes_below, resolve_input
 from pipeline.progress import ProgressMonitor, input_totals
 from pipeline.report import write_report
 from pipeline.runners import SMALL_INPUT_BYTES, check_runner, one_process_for_small_input
@@ -264,10 +264,7 @@ def remove_temp_folders(output: str, keep: Collection[str] = ()) -> None:
         if folder in keep:
             continue
         try:
-            if files:
-                FileSystems.delete(files)
-            if FileSystems.exists(folder):  # a local folder; object stores have no folder objects
-                FileSystems.delete([folder])
+            delete_folders({folder: files})
         except Exception as error:  # noqa: BLE001 - what is left is named; the run's own error matters more
             log.warning("could not remove %s (%s: %s)", folder, type(error).__name__, error)
 
