@@ -20,9 +20,8 @@ from pathlib import Path
 
 import psutil
 
-from pipeline.config import CleanConfig
 from transforms.core.boilerplate import distinct_line_keys, strip_repeated
-from transforms.core.clean import clean_text, compile_rules
+from transforms.core.clean import CleanConfig, clean_text, compile_rules
 from transforms.core.parse import text_article
 from transforms.core.types import Source
 

@@ -12,9 +12,9 @@ from collections import Counter
 from pathlib import Path
 
 from benchmarks.eval_cleaning_repair import CORRUPTIONS, read_articles, report_ftfy_cases, typographic
-from pipeline.config import CleanConfig, load_config
+from pipeline.config import load_config
 from transforms.core.boilerplate import distinct_line_keys, line_key, site_of, strip_repeated
-from transforms.core.clean import PARAGRAPH_BREAK, clean_text, compile_rules
+from transforms.core.clean import PARAGRAPH_BREAK, CleanConfig, clean_text, compile_rules
 from transforms.core.parse import split_title
 from transforms.core.types import Article, Source
 

@@ -7,8 +7,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from pipeline.config import LanguageConfig
-from transforms.core.language import UNDETERMINED, identify, load_identifier
+from transforms.core.language import UNDETERMINED, LanguageConfig, identify, load_identifier
 
 
 def main(argv: list[str] | None = None) -> int:

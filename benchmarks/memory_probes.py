@@ -94,8 +94,9 @@ def hold_articles(folder: str, how: str, temp: str) -> None:
     pass (`none`); launcher peak."""
     import apache_beam as beam
 
-    from pipeline.config import CleanConfig, ReadConfig
     from transforms import CleanArticles, ReadArticles, StripCorpusBoilerplate
+    from transforms.core.clean import CleanConfig
+    from transforms.core.parse import ReadConfig
 
     clean = CleanConfig()
     temp_root = temp if how == "files" else None

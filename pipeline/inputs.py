@@ -11,9 +11,8 @@ from apache_beam.io.filesystem import FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.config import ConfigError
-from transforms.core.parse import article_format
+from transforms.core.parse import article_format, glob_start
 
-_GLOB = re.compile(r"[*?\[]")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 
@@ -25,9 +24,9 @@ def absolute(path: str) -> str:
 def resolve_input(given: str) -> tuple[str, str]:
     """(pattern, base) for a glob, a single file or a folder (every article file below it)."""
     path = absolute(given)
-    glob = _GLOB.search(path)
-    if glob:
-        pattern, base = path, path[: glob.start()].rsplit("/", 1)[0]
+    glob = glob_start(path)
+    if glob is not None:
+        pattern, base = path, path[:glob].rsplit("/", 1)[0]
     elif _is_file(path):
         pattern, base = path, path.rsplit("/", 1)[0]
     else:

@@ -9,9 +9,9 @@ import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipeline.config import CorpusBoilerplateConfig
 from transforms import StripCorpusBoilerplate
 from transforms.core.boilerplate import (
+    CorpusBoilerplateConfig,
     bucket_of,
     distinct_line_keys,
     line_key,

@@ -7,8 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.config import DEFAULT_RULES
-from transforms.core.clean import clean_text, clean_title, compile_rules
+from transforms.core.clean import DEFAULT_RULES, clean_text, clean_title, compile_rules
 
 RULES = compile_rules(DEFAULT_RULES)
 SHARED_CANDIDATES = (Path(__file__).resolve().parents[1].parent / "shared", Path("/work/shared"))

@@ -14,10 +14,11 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.cli import main
-from pipeline.config import ConfigError, DedupConfig, load_config
+from pipeline.config import ConfigError, load_config
 from pipeline.incremental import committed_shards
 from transforms.cluster_duplicates import ClusterDuplicates
 from transforms.core.dedup import (
+    DedupConfig,
     Edge,
     Node,
     assign,

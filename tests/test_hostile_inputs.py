@@ -19,10 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.cli import main
-from pipeline.config import ReadConfig
 from transforms.core.clean import clean_text, compile_rules
 from transforms.core.entities import char_batches, tag_texts
-from transforms.core.parse import Fields, InputError, LimitedStream, jsonl_articles, read_limited
+from transforms.core.parse import InputError, LimitedStream, ReadConfig, jsonl_articles, read_limited
 from transforms.core.types import Article, Source
 from transforms.match_files import match_files
 from transforms.read_articles import _io_reason, _ReadFileFn
@@ -123,7 +122,7 @@ def test_limited_stream_counts_every_read():
 
 def test_jsonl_duplicate_ids_keep_unique_ids_and_the_record_id():
     data = b'{"id": "dup", "text": "A."}\n{"id": "dup", "text": "B."}\n[]\n"s"\n{"text": null}\n'
-    items = list(jsonl_articles(io.BytesIO(data), SOURCE, Fields(), limit=1000))
+    items = list(jsonl_articles(io.BytesIO(data), SOURCE, ReadConfig(max_article_bytes=1000)))
     articles = [item for item in items if isinstance(item, Article)]
     assert [a.source.record_id for a in articles] == ["dup", "dup"]
     assert len({a.id for a in articles}) == 2

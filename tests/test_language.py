@@ -14,9 +14,10 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.cli import main
-from pipeline.config import ConfigError, LanguageConfig, TagConfig, load_config
+from pipeline.config import ConfigError, load_config
 from transforms import TagEntities
-from transforms.core.language import Identified, identify, load_identifier, route
+from transforms.core.entities import TagConfig
+from transforms.core.language import Identified, LanguageConfig, identify, load_identifier, route
 from transforms.core.types import Article, Source
 from transforms.identify_language import IdentifyLanguage
 

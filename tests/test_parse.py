@@ -6,8 +6,8 @@ import pytest
 
 from transforms.core.parse import (
     READ_CHUNK_BYTES,
-    Fields,
     InputError,
+    ReadConfig,
     article_format,
     article_id,
     json_articles,
@@ -72,7 +72,7 @@ def test_jsonl_keeps_good_lines_and_reports_bad_ones():
         b'{"text": 42}',
         b'{"text": "Body two"}',
     ]
-    items = list(jsonl_articles(io.BytesIO(b"\n".join(lines) + b"\n"), SOURCE, Fields(), limit=1000))
+    items = list(jsonl_articles(io.BytesIO(b"\n".join(lines) + b"\n"), SOURCE, ReadConfig(max_article_bytes=1000)))
     articles = [item for item in items if isinstance(item, Article)]
     errors = [item for item in items if isinstance(item, InputError)]
     assert [a.text for a in articles] == ["Body one", "Body two"]
@@ -89,14 +89,14 @@ def test_jsonl_keeps_good_lines_and_reports_bad_ones():
 
 def test_jsonl_line_over_the_limit_is_refused_and_the_next_line_read():
     data = b'{"text": "' + b"x" * 500 + b'"}\n{"text": "short"}\n'
-    items = list(jsonl_articles(io.BytesIO(data), SOURCE, Fields(), limit=100))
+    items = list(jsonl_articles(io.BytesIO(data), SOURCE, ReadConfig(max_article_bytes=100)))
     assert isinstance(items[0], InputError) and items[0].reason == "too_large"
     assert isinstance(items[1], Article) and items[1].text == "short" and items[1].source.line == 2
 
 
 def test_json_array_and_configurable_fields():
     data = b'[{"headline": "H", "body": "B1", "id": "x"}, {"body": "B2"}, "oops"]'
-    items = list(json_articles(data, SOURCE, Fields(title="headline", text="body")))
+    items = list(json_articles(data, SOURCE, ReadConfig(title_field="headline", text_field="body")))
     assert [(i.title, i.text) for i in items[:2]] == [("H", "B1"), (None, "B2")]
     assert items[2].reason == "not_an_object" and items[2].line == 3
 

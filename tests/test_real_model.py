@@ -6,9 +6,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipeline.config import TagConfig
 from transforms import TagEntities
-from transforms.core.entities import tag_texts
+from transforms.core.entities import TagConfig, tag_texts
 from transforms.core.nlp import load_ner_pipeline, model_info
 from transforms.core.types import Article, Source
 

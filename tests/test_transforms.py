@@ -10,8 +10,11 @@ import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipeline.config import CleanConfig, ReadConfig, TagConfig, WriteConfig
 from transforms import CleanArticles, ReadArticles, TagEntities, WriteEnriched
+from transforms.core.clean import CleanConfig
+from transforms.core.entities import TagConfig
+from transforms.core.parse import ReadConfig
+from transforms.core.records import WriteConfig
 from transforms.core.types import Article, DeadLetter, Entity, Source
 
 from .conftest import read_shards

@@ -16,8 +16,9 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from apache_beam.testing.test_stream import TestStream
 from apache_beam.transforms import window
 
-from pipeline.config import CleanConfig, TagConfig
 from transforms import CleanArticles, TagEntities
+from transforms.core.clean import CleanConfig
+from transforms.core.entities import TagConfig
 from transforms.core.types import Article, Source
 from transforms.core.watch import FileTracker, event_time, is_watchable
 from transforms.write_windowed_enriched import WriteWindowedEnriched

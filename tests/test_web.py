@@ -287,7 +287,7 @@ def test_watch_extracts_web_pages_where_it_reads_them(tmp_path):
     from apache_beam.io import fileio
     from apache_beam.io.filesystem import FileMetadata
 
-    from pipeline.config import ReadConfig
+    from transforms.core.parse import ReadConfig
     from transforms.core.types import Article
     from transforms.read_articles import _ReadFileFn
 
@@ -323,7 +323,7 @@ def test_pages_give_the_same_articles_extracted_where_read_or_in_their_own_stage
     from apache_beam.testing.test_pipeline import TestPipeline
     from apache_beam.testing.util import assert_that, equal_to
 
-    from pipeline.config import ReadConfig
+    from transforms.core.parse import ReadConfig
     from transforms.read_articles import ReadArticles
 
     (tmp_path / "page.html").write_text(article_page(), encoding="utf-8")

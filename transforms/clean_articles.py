@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import apache_beam as beam
 from apache_beam import typehints
 
-from transforms.core.clean import clean_text, clean_title, compile_rules
+from transforms.core.clean import CleanConfig, clean_text, clean_title, compile_rules
 from transforms.core.records import as_dead_letter, describe_exception
-from transforms.core.types import Article, DeadLetter
+from transforms.core.types import DEAD_LETTER, Article, DeadLetter
 from transforms.metrics import count
-
-if TYPE_CHECKING:
-    from pipeline.config import CleanConfig
-
-DEAD_LETTER = "dead_letter"
 
 
 class CleanArticles(beam.PTransform):

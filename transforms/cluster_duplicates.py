@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import apache_beam as beam
 
 from transforms.core.dedup import (
+    DedupConfig,
     Edge,
     Node,
     Signature,
@@ -26,9 +27,6 @@ from transforms.core.records import dropped_record, signature_from_record, signa
 from transforms.core.types import Article, Duplicate
 from transforms.hold_articles import HoldArticles
 from transforms.metrics import count
-
-if TYPE_CHECKING:
-    from pipeline.config import DedupConfig
 
 DROPPED_PREFIX = "duplicates"
 SIGNATURES_PREFIX = "signatures"

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import apache_beam as beam
 
-from transforms.core.html import ExtractionError, Page, page_article, page_text
+from transforms.core.html import ExtractionError, Page, WebConfig, page_article, page_text
 from transforms.core.page_worker import PageWorker
 from transforms.core.records import describe_exception
-from transforms.core.types import Article, DeadLetter
-
-if TYPE_CHECKING:
-    from pipeline.config import WebConfig
-
-DEAD_LETTER = "dead_letter"
+from transforms.core.types import DEAD_LETTER, Article, DeadLetter
 
 
 class ExtractPages(beam.PTransform):

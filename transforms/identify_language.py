@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import apache_beam as beam
 from apache_beam.utils import shared
 
-from transforms.core.language import identify, load_identifier
-from transforms.core.types import Article, DeadLetter
+from transforms.core.language import LanguageConfig, identify, load_identifier
+from transforms.core.types import DEAD_LETTER, Article, DeadLetter
 from transforms.metrics import count
-
-if TYPE_CHECKING:
-    from pipeline.config import LanguageConfig
-
-DEAD_LETTER = "dead_letter"
 
 
 class IdentifyLanguage(beam.PTransform):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 
 import apache_beam as beam
@@ -11,7 +10,7 @@ from apache_beam.io.filesystem import FileMetadata
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.localfilesystem import LocalFileSystem
 
-_GLOB = re.compile(r"[*?\[]")
+from transforms.core.parse import glob_start
 
 
 def match_files(pattern: str) -> list[FileMetadata]:
@@ -22,11 +21,11 @@ def match_files(pattern: str) -> list[FileMetadata]:
     (buckets) have no links and are matched by Beam as they are, with one listing.
     """
     filesystem = FileSystems.get_filesystem(pattern)
-    glob = _GLOB.search(pattern)
+    glob = glob_start(pattern)
     if not isinstance(filesystem, LocalFileSystem) or glob is None:
         return FileSystems.match([pattern])[0].metadata_list
     # As Beam's FileSystem.match: list the folder the pattern's fixed part is in, keep what matches.
-    return list(filesystem.match_files(list(_walk(os.path.dirname(pattern[: glob.start()]))), pattern))
+    return list(filesystem.match_files(list(_walk(os.path.dirname(pattern[:glob]))), pattern))
 
 
 class MatchFiles(beam.DoFn):

@@ -8,7 +8,6 @@ import os
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import apache_beam as beam
 from apache_beam import typehints
@@ -17,17 +16,14 @@ from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 
 from transforms.core import parse, warc
 from transforms.core.html import Page
+from transforms.core.parse import ReadConfig
 from transforms.core.progress import ProgressReporter
 from transforms.core.records import as_dead_letter, describe_exception, error_text
-from transforms.core.types import Article, DeadLetter, Source
+from transforms.core.types import DEAD_LETTER, Article, DeadLetter, Source
 from transforms.extract_pages import ExtractPageFn, ExtractPages
 from transforms.match_files import MatchFiles
 from transforms.metrics import count
 
-if TYPE_CHECKING:
-    from pipeline.config import ReadConfig
-
-DEAD_LETTER = "dead_letter"
 PAGES = "pages"
 FILES_PER_SHUFFLE = 10  # small enough that a few dozen files still spread over every worker
 
@@ -119,9 +115,6 @@ class _ReadFileFn(beam.DoFn):
     def __init__(self, base: str, config: ReadConfig) -> None:
         self._base = base
         self._config = config
-        self._fields = parse.Fields(
-            config.id_field, config.title_field, config.text_field, config.url_field, config.date_field
-        )
         self._progress: ProgressReporter | None = None
         self.extract_inline = False
         self._extractor = ExtractPageFn(config.web)
@@ -180,10 +173,10 @@ class _ReadFileFn(beam.DoFn):
             yield parse.text_article(data, source, title_max_chars=self._config.title_max_chars)
             return
         if source.format == "jsonl":
-            items = parse.jsonl_articles(stream, source, self._fields, self._config.max_article_bytes)
+            items = parse.jsonl_articles(stream, source, self._config)
         else:
             data = parse.read_limited(stream, self._config.max_file_bytes, "JSON file")
-            items = parse.json_articles(data, source, self._fields)
+            items = parse.json_articles(data, source, self._config)
         empty = True
         for item in items:
             empty = False

@@ -6,20 +6,22 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
-from transforms.core.boilerplate import distinct_line_keys, partial_counts, repeated_keys, strip_repeated
+from transforms.core.boilerplate import (
+    CorpusBoilerplateConfig,
+    distinct_line_keys,
+    partial_counts,
+    repeated_keys,
+    strip_repeated,
+)
 from transforms.core.types import Article
 from transforms.hold_articles import HoldArticles
 from transforms.metrics import count
-
-if TYPE_CHECKING:
-    from pipeline.config import CorpusBoilerplateConfig
 
 LINE_KEYS_PREFIX = "corpus-lines"
 COUNT_BUCKETS = 64

@@ -5,23 +5,18 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import apache_beam as beam
 from apache_beam.utils import shared
 
-from transforms.core.entities import Tagger
+from transforms.core.entities import TagConfig, Tagger
 from transforms.core.entity_post import group_article_entities, harmonise, harmonise_title
 from transforms.core.language import UNDETERMINED, route
 from transforms.core.nlp import load_ner_pipeline, model_info
 from transforms.core.records import error_text
-from transforms.core.types import Article, DeadLetter, Entity
+from transforms.core.types import DEAD_LETTER, Article, DeadLetter, Entity
 from transforms.metrics import count
 
-if TYPE_CHECKING:
-    from pipeline.config import TagConfig
-
-DEAD_LETTER = "dead_letter"
 NO_MODEL = "no_model_for_language"
 UNDETERMINED_LANGUAGE = "language_undetermined"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import apache_beam as beam
 from apache_beam.io.filesystem import FileMetadata
@@ -14,13 +13,11 @@ from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTr
 from apache_beam.transforms import window
 from apache_beam.transforms.core import RestrictionProvider
 
+from transforms.core.parse import ReadConfig
 from transforms.core.types import Article
 from transforms.core.watch import FileTracker, event_time, is_watchable
 from transforms.match_files import match_files
 from transforms.read_articles import ParseArticleFiles
-
-if TYPE_CHECKING:
-    from pipeline.config import ReadConfig
 
 log = logging.getLogger(__name__)
 _NEVER = 2**62

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import apache_beam as beam
 
 from transforms.core.arrow_schema import ENRICHED, parquet_row
 from transforms.core.progress import WRITTEN_PASS, ProgressReporter
-from transforms.core.records import dead_letter_record, enriched_record, to_json_line
+from transforms.core.records import WriteConfig, dead_letter_record, enriched_record, to_json_line
 from transforms.core.types import Article
 from transforms.index_entities import ENTITIES_PREFIX, IndexEntities
 from transforms.metrics import count
-
-if TYPE_CHECKING:
-    from pipeline.config import WriteConfig
 
 ENRICHED_PREFIX = "enriched"
 DEAD_LETTER_PREFIX = "dead-letter"

@@ -6,6 +6,7 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from transforms.core.types import Article
@@ -14,6 +15,14 @@ _SPACE = re.compile(r"\s+")
 _KEY_BYTES = 12
 _PACKED = _KEY_BYTES + 4
 PARAGRAPH_BREAK = "\n\n"
+
+
+@dataclass(frozen=True)
+class CorpusBoilerplateConfig:
+    """`clean.corpus_boilerplate`: drop lines found in at least `min_articles` articles of one site."""
+
+    enabled: bool = True
+    min_articles: int = 10
 
 
 def site_of(article: Article) -> str:

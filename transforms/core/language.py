@@ -17,6 +17,18 @@ UNDETERMINED = "und"
 _NO_LANGUAGE = re.compile(r"[\W\d_]+")
 
 
+@dataclass(frozen=True)
+class LanguageConfig:
+    """`language`: identification of each article's language (configs/local.yaml documents each key)."""
+
+    enabled: bool = True
+    prefix_chars: int = 2_000
+    min_chars: int = 10
+    min_score: float = 0.3
+    candidates: tuple[str, ...] = ()
+    keep: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Identified:
     """An article's language (ISO 639-1, or `und`) and the identifier's confidence in it (0-1)."""

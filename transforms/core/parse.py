@@ -8,10 +8,11 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
 from transforms.core.decode import UndecodableError, decode_bytes
+from transforms.core.html import WebConfig
 from transforms.core.types import Article, Source
 
 COMPRESSIONS = (".gz", ".bz2")
@@ -19,6 +20,7 @@ READ_CHUNK_BYTES = 1 << 16
 FORMATS = {".txt": "txt", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
 WEB_FORMATS = {".html": "html", ".htm": "html", ".warc": "warc", ".wet": "wet"}
 _SENTENCE_END = re.compile(r"[.;,]$")
+_GLOB = re.compile(r"[*?\[]")
 # Deeper records cannot be pickled between Beam workers or written back as JSON (recursion limits).
 MAX_JSON_DEPTH = 100
 
@@ -32,15 +34,21 @@ class InputError(ValueError):
         self.line = line
 
 
-@dataclass(frozen=True, slots=True)
-class Fields:
-    """Which JSON fields hold the article's parts; every other field is kept as metadata."""
+@dataclass(frozen=True)
+class ReadConfig:
+    """`read`: which JSON fields hold an article's parts (every other field is kept as metadata), the size
+    limits, and web-page extraction (configs/local.yaml documents each key)."""
 
-    id: str = "id"
-    title: str = "title"
-    text: str = "text"
-    url: str = "url"
-    date: str = "date"
+    id_field: str = "id"
+    title_field: str = "title"
+    text_field: str = "text"
+    url_field: str = "url"
+    date_field: str = "date"
+    title_max_chars: int = 200
+    max_article_bytes: int = 20_000_000
+    max_file_bytes: int = 100_000_000
+    max_decompressed_bytes: int = 4_000_000_000
+    web: WebConfig = field(default_factory=WebConfig)
 
 
 def article_format(path: str) -> str | None:
@@ -52,6 +60,12 @@ def article_format(path: str) -> str | None:
             break
     dot = name.rfind(".")
     return (FORMATS.get(name[dot:]) or WEB_FORMATS.get(name[dot:])) if dot > 0 else None
+
+
+def glob_start(pattern: str) -> int | None:
+    """Where the first glob character (`*`, `?`, `[`) of a file pattern is, or None for a plain path."""
+    found = _GLOB.search(pattern)
+    return None if found is None else found.start()
 
 
 def relative_path(uri: str, base: str) -> str:
@@ -136,8 +150,10 @@ def text_article(data: bytes, source: Source, *, title_max_chars: int) -> Articl
     return Article(id=article_id(source.path), source=replace(source, encoding=encoding), text=body, title=title)
 
 
-def jsonl_articles(stream: IO[bytes], source: Source, fields: Fields, limit: int) -> Iterator[Article | InputError]:
-    """Articles from a JSON Lines stream, one per non-blank line; a bad line yields an InputError."""
+def jsonl_articles(stream: IO[bytes], source: Source, config: ReadConfig) -> Iterator[Article | InputError]:
+    """Articles from a JSON Lines stream, one per non-blank line; a bad line (or one above
+    `max_article_bytes`) yields an InputError."""
+    limit = config.max_article_bytes
     line_no = 0
     while True:
         raw = stream.readline(limit + 1)
@@ -152,45 +168,45 @@ def jsonl_articles(stream: IO[bytes], source: Source, fields: Fields, limit: int
             continue
         try:
             text, encoding = _decode(raw)
-            yield record_article(_load_json(text), replace(source, encoding=encoding, line=line_no), fields)
+            yield record_article(_load_json(text), replace(source, encoding=encoding, line=line_no), config)
         except InputError as error:
             error.line = line_no
             yield error
 
 
-def json_articles(data: bytes, source: Source, fields: Fields) -> Iterator[Article | InputError]:
+def json_articles(data: bytes, source: Source, config: ReadConfig) -> Iterator[Article | InputError]:
     """Articles from a JSON file holding one object or an array of objects."""
     text, encoding = _decode(data)
     document = _load_json(text)
     records = document if isinstance(document, list) else [document]
     for index, record in enumerate(records, start=1):
         try:
-            yield record_article(record, replace(source, encoding=encoding, line=index), fields)
+            yield record_article(record, replace(source, encoding=encoding, line=index), config)
         except InputError as error:
             error.line = index
             yield error
 
 
-def record_article(record: Any, source: Source, fields: Fields) -> Article:
+def record_article(record: Any, source: Source, config: ReadConfig) -> Article:
     """One article from a decoded JSON record."""
     if not isinstance(record, dict):
         raise InputError("not_an_object", f"record is a JSON {type(record).__name__}, not an object")
-    text = record.get(fields.text)
+    text = record.get(config.text_field)
     if text is None:
-        raise InputError("missing_text", f"record has no {fields.text!r} field")
+        raise InputError("missing_text", f"record has no {config.text_field!r} field")
     if not isinstance(text, str):
-        raise InputError("invalid_text", f"field {fields.text!r} is a {type(text).__name__}, not a string")
+        raise InputError("invalid_text", f"field {config.text_field!r} is a {type(text).__name__}, not a string")
     if _too_deep(record, MAX_JSON_DEPTH):
         raise InputError("too_deep", f"record is nested more than {MAX_JSON_DEPTH} levels deep")
-    record_id = record.get(fields.id)
-    known = {fields.id, fields.title, fields.text, fields.url, fields.date}
+    record_id = record.get(config.id_field)
+    known = {config.id_field, config.title_field, config.text_field, config.url_field, config.date_field}
     return Article(
         id=article_id(source.path, source.line),
         source=replace(source, record_id=None if record_id is None else str(record_id)),
         text=text,
-        title=_optional_str(record.get(fields.title)),
-        url=_optional_str(record.get(fields.url)),
-        date=_optional_str(record.get(fields.date)),
+        title=_optional_str(record.get(config.title_field)),
+        url=_optional_str(record.get(config.url_field)),
+        date=_optional_str(record.get(config.date_field)),
         metadata={key: value for key, value in record.items() if key not in known},
     )
 

@@ -6,12 +6,23 @@ import dataclasses
 import json
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from transforms.core.dedup import Node, Signature, decode_shingles, encode_shingles
 from transforms.core.types import Article, DeadLetter, Duplicate, Entity, Source
 
 SCHEMA_VERSION = "1.1"
+
+
+@dataclass(frozen=True)
+class WriteConfig:
+    """`write`: output shards, Parquet, the entity index and the report (configs/local.yaml)."""
+
+    num_shards: int = 0
+    parquet: bool = False
+    entity_index: bool = True
+    report: bool = True
 
 
 def enriched_record(article: Article) -> dict[str, Any]:

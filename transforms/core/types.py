@@ -71,6 +71,10 @@ class Article:
         return dataclasses.replace(self, **changes)
 
 
+# The tagged output of a stage's dead letters.
+DEAD_LETTER = "dead_letter"
+
+
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
     """An input that could not be enriched, with the stage and a stable reason code."""
