@@ -34,7 +34,7 @@ def main(summary_path: str) -> None:
         worker_s = (time.perf_counter() - started) / ARTICLES
         started = time.perf_counter()
         for _ in range(1000):
-            combine(read_states(folder), 1)
+            combine(read_states(folder))
         poll_s = (time.perf_counter() - started) / 1000
     print(f"run: {summary['progress']['inputs_per_s']} inputs/s -> {per_article_s * 1e3:.1f} ms per input")
     print(f"worker reporting: {worker_s * 1e6:.2f} us per input = {worker_s / per_article_s:.5%} of an input's time")

@@ -102,7 +102,8 @@ def make_copies(corpus: Path, folder: Path, copies: int, seed: int) -> dict[str,
 def run_stages(corpus: Path, output: Path) -> list[dict]:
     """The pipeline's stages up to duplicate detection; (id, path, text, duplicate) of every article."""
     config = load_config(None, [])
-    pattern, base = resolve_input(str(corpus))
+    inputs = resolve_input(str(corpus))
+    (pattern,), base = inputs.patterns, inputs.base
     options = PipelineOptions(["--direct_running_mode=in_memory", "--direct_num_workers=1"])
     with beam.Pipeline(options=options) as pipeline:
         articles, _ = pipeline | "Read" >> ReadArticles(pattern, base, config.read)
@@ -253,7 +254,7 @@ def nightly(corpus: Path, folder: Path, originals: int, copies: int, seed: int) 
 
 
 def _records(output: Path) -> dict[str, dict]:
-    from pipeline.incremental import committed_shards
+    from pipeline.runs import committed_shards
 
     records = {}
     for shard in committed_shards(str(output)):

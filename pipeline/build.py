@@ -1,69 +1,67 @@
-"""The whole pipeline in one screen: read, clean, tag, write."""
+"""The whole pipeline in one screen: read, clean, know the corpus, tag, write."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 import apache_beam as beam
 
 from pipeline.config import Config
-from transforms import CleanArticles, ReadArticles, StripCorpusBoilerplate, TagEntities, WriteEnriched
-from transforms.cluster_duplicates import ClusterDuplicates, EarlierRuns
-from transforms.identify_language import IdentifyLanguage
+from pipeline.inputs import Inputs
+from transforms import (
+    CleanArticles,
+    ClusterDuplicates,
+    IdentifyLanguage,
+    ReadArticles,
+    StripCorpusBoilerplate,
+    TagEntities,
+    WriteEnriched,
+)
+from transforms.cluster_duplicates import EarlierRuns
 from transforms.strip_corpus_boilerplate import LineLedger
-from transforms.watch_articles import WatchArticles
-from transforms.write_windowed_enriched import WriteWindowedEnriched
 
 
-def build_pipeline(
-    pipeline: beam.Pipeline,
-    config: Config,
-    patterns: str | Sequence[str],
-    base: str,
-    output: str,
-    line_ledger: LineLedger | None = None,
-    small_input: bool = False,
-    progress: str | None = None,
-    earlier: EarlierRuns | None = None,
-    archives: bool = True,
-) -> None:
-    """Add the article-enrich transforms to `pipeline`, reading `patterns` and writing under `output`.
+@dataclass(frozen=True)
+class Job:
+    """One Beam job: the articles of `inputs` enriched into `output`.
 
-    Articles waiting for a corpus-wide result are parked in temporary files under `output`, unless the input
-    is small (the runner holds them; fewer stages to start). In incremental runs, `line_ledger` adds earlier
-    runs' lines to the corpus-boilerplate evidence and `earlier` their articles to duplicate detection.
-    `progress`: a local folder where readers report how far they are (pipeline/progress.py), or None.
-    `archives`: whether the input may hold WARC archives (see ReadArticles).
+    `small`: few enough articles that one in-process worker beats starting workers, and the runner can hold
+    waiting articles itself. In incremental runs, `line_ledger` adds earlier runs' lines to the
+    corpus-boilerplate evidence and `earlier` their articles to duplicate detection.
     """
-    source = ReadArticles(patterns, base, config.read, progress, archives)
-    sink = WriteEnriched(output, config.write, progress)
-    temp_root = None if small_input else output
-    enrich(pipeline, config, source, sink, temp_root=temp_root, line_ledger=line_ledger, earlier=earlier)
+
+    config: Config
+    inputs: Inputs
+    output: str
+    small: bool = False
+    line_ledger: LineLedger | None = None
+    earlier: EarlierRuns | None = None
 
 
-def build_watch_pipeline(pipeline: beam.Pipeline, config: Config, source: WatchArticles, output: str) -> None:
-    """The same transforms on an unbounded stream: `source` is windowed, the output is written per window."""
-    enrich(pipeline, config, source, WriteWindowedEnriched(output, source.window_seconds))
+def build_pipeline(pipeline: beam.Pipeline, job: Job, progress: str | None = None) -> None:
+    """Add the article-enrich transforms to `pipeline`, reading `job.inputs` and writing under `job.output`.
+
+    Articles waiting for a corpus-wide result are parked in temporary files under the output, unless the job
+    is small (the runner holds them; fewer stages to start). `progress`: a local folder where readers report
+    how far they are (pipeline/progress.py), or None.
+    """
+    config, inputs = job.config, job.inputs
+    source = ReadArticles(inputs.patterns, inputs.base, config.read, progress, inputs.holds_archives)
+    sink = WriteEnriched(job.output, config.write, progress)
+    enrich(pipeline, config, source, sink, job)
 
 
-def enrich(
-    pipeline: beam.Pipeline,
-    config: Config,
-    source: beam.PTransform,
-    sink: beam.PTransform,
-    temp_root: str | None = None,
-    line_ledger: LineLedger | None = None,
-    earlier: EarlierRuns | None = None,
-) -> None:
+def enrich(pipeline: beam.Pipeline, config: Config, source: beam.PTransform, sink: beam.PTransform, job: Job) -> None:
     """Read from `source` (articles, dead letters), clean, cluster duplicates, tag, and write with `sink`.
 
     The sink gets (articles, a tuple of each stage's dead letters, {file prefix: extra JSON lines}).
     """
+    temp_root = None if job.small else job.output
     articles, read_dead = pipeline | "ReadArticles" >> source
     cleaned, clean_dead = articles | "CleanArticles" >> CleanArticles(config.clean)
-    boilerplate = StripCorpusBoilerplate(config.clean.corpus_boilerplate, temp_root, line_ledger)
+    boilerplate = StripCorpusBoilerplate(config.clean.corpus_boilerplate, temp_root, job.line_ledger)
     cleaned = cleaned | "StripCorpusBoilerplate" >> boilerplate
-    duplicates = ClusterDuplicates(config.dedup, earlier, temp_root)
+    duplicates = ClusterDuplicates(config.dedup, job.earlier, temp_root)
     cleaned, duplicate_files = cleaned | "ClusterDuplicates" >> duplicates
     cleaned, language_dead = cleaned | "IdentifyLanguage" >> IdentifyLanguage(config.language)
     tagged, tag_dead = cleaned | "TagEntities" >> TagEntities(config.tag)

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from pipeline.config import Config, ConfigError, load_config
-from pipeline.incremental import run_incremental
 from pipeline.logs import configure_logging
 from pipeline.malloc import limit_arenas
-from pipeline.run import Interrupted, JobFailed, interrupting_signal, run, stop_signals_handled_by
-from pipeline.watch import WatchOptions, watch
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DEAD_LETTERS = 0, 1, 2, 3
 BEAM_EPILOG = "Any other --option is passed to Beam's PipelineOptions (e.g. --direct_running_mode=in_memory)."
@@ -80,12 +75,15 @@ def main(argv: list[str] | None = None) -> int:
         return _rebuild_report(args)
     try:
         config = _config(args)
-        with _interrupted_by_signals(args.command == "run"):
+        from pipeline.job import JobFailed, interrupted_by_signals, interrupting_signal
+        from pipeline.runs import RunLocked
+
+        with interrupted_by_signals() if args.command == "run" else contextlib.nullcontext():
             summary = _start(args, config, beam_args)
     except ConfigError as error:
         print(f"article-enrich: configuration error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except JobFailed as error:
+    except (JobFailed, RunLocked) as error:
         print(f"article-enrich: {error}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt as error:
@@ -103,20 +101,6 @@ def console() -> int:
     # process is ending, so the system frees them anyway.
     gc.freeze()
     return code
-
-
-@contextmanager
-def _interrupted_by_signals(enabled: bool) -> Iterator[None]:
-    """SIGINT and SIGTERM raise Interrupted in the main thread (`watch` handles them itself)."""
-    if not enabled or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, _frame: object) -> None:
-        raise Interrupted(signum)
-
-    with stop_signals_handled_by(interrupt):
-        yield
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -141,8 +125,16 @@ def _start(args: argparse.Namespace, config: Config, beam_args: list[str]) -> di
     if args.command == "watch":
         if args.poll_interval <= 0 or args.window <= 0 or (args.idle_timeout is not None and args.idle_timeout < 0):
             raise ConfigError("--poll-interval and --window must be positive, --idle-timeout not negative")
+        from pipeline.watch import WatchOptions, watch
+
         return watch(config, WatchOptions(args.poll_interval, args.idle_timeout, args.window), beam_args)
-    return (run_incremental if config.incremental.enabled else run)(config, beam_args)
+    if config.incremental.enabled:
+        from pipeline.incremental import run_incremental
+
+        return run_incremental(config, beam_args)
+    from pipeline.batch import run
+
+    return run(config, beam_args)
 
 
 def _report(summary: dict[str, Any], config: Config) -> int:
@@ -166,8 +158,8 @@ def _report(summary: dict[str, Any], config: Config) -> int:
 
 
 def _rebuild_report(args: argparse.Namespace) -> int:
-    from pipeline.inputs import absolute
     from pipeline.report import ReportError, write_report
+    from transforms.core.paths import absolute
 
     try:
         path = write_report(absolute(args.output), args.run)

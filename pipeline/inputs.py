@@ -1,28 +1,43 @@
-"""Resolving the --input argument into a file pattern and the base folder that ids are relative to."""
+"""The job's inputs: `--input` resolved into patterns and the base folder ids are relative to, and their sizes."""
 
 from __future__ import annotations
 
 import glob as globlib
+import hashlib
 import os
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
-from apache_beam.io.filesystem import FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.config import ConfigError
-from transforms.core.parse import article_format, glob_start
+from pipeline.plan import InputFile
+from pipeline.storage import matching
+from transforms.core.parse import article_format
+from transforms.core.paths import absolute, glob_start, is_local
 
-_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+# Below this much input, worker processes cost more start-up (each starts Python and Beam and loads the model,
+# about 1.5-2 s) than their parallelism saves: about 120 Reuters articles (benchmarks/README.md, start-up).
+SMALL_INPUT_BYTES = 128 * 1024
+_CHUNK = 1 << 20
 
 
-def absolute(path: str) -> str:
-    """Local paths made absolute (workers may run elsewhere); URIs with a scheme are left alone."""
-    return path if _SCHEME.match(path) else os.path.abspath(path)
+@dataclass(frozen=True)
+class Inputs:
+    """What a job reads: one pattern (a folder's `/**`, a file, a glob) or a list of files, and the folder that
+    article ids are relative to."""
+
+    patterns: tuple[str, ...]
+    base: str
+    label: str  # how the run summary names the input
+
+    @property
+    def holds_archives(self) -> bool:
+        return holds_archives(self.patterns)
 
 
-def resolve_input(given: str) -> tuple[str, str]:
-    """(pattern, base) for a glob, a single file or a folder (every article file below it)."""
+def resolve_input(given: str) -> Inputs:
+    """The pattern and base of a glob, a single file or a folder (every article file below it)."""
     path = absolute(given)
     glob = glob_start(path)
     if glob is not None:
@@ -37,71 +52,63 @@ def resolve_input(given: str) -> tuple[str, str]:
             f"--input: no article files (.txt, .jsonl, .json, .html, .warc, .wet, optionally .gz or .bz2) "
             f"match {given!r}"
         )
-    return pattern, base
+    return Inputs((pattern,), base, pattern)
 
 
-def local_bytes_below(pattern: str, limit: int) -> bool:
-    """Whether the article files a local `pattern` matches hold fewer than `limit` bytes in all.
-
-    Stops listing as soon as the sum reaches `limit`, so a big folder costs a few hundred entries.
-    Patterns on other filesystems are never "below" (answering would take a listing of the bucket).
-    """
-    if _SCHEME.match(pattern):
-        return False
+def is_small(sizes: Iterable[int], limit: int = SMALL_INPUT_BYTES) -> bool:
+    """Whether the sizes add up to less than `limit`; stops reading them as soon as they reach it."""
     total = 0
-    for path in globlib.iglob(pattern, recursive=True):
-        if article_format(path) is not None and os.path.isfile(path):
-            total += os.path.getsize(path)
-            if total >= limit:
-                return False
+    for size in sizes:
+        total += size
+        if total >= limit:
+            return False
     return True
 
 
-def holds_archives(patterns: str | Sequence[str]) -> bool:
+def local_sizes(pattern: str) -> Iterator[int]:
+    """The sizes of the article files a local `pattern` matches, as they are listed."""
+    for path in globlib.iglob(pattern, recursive=True):
+        if article_format(path) is not None and os.path.isfile(path):
+            yield os.path.getsize(path)
+
+
+def holds_archives(patterns: Sequence[str]) -> bool:
     """Whether any file the patterns match is a WARC archive, whose pages need a stage of their own.
 
     A pattern naming its extension (a file, `*.txt`, an incremental run's list) is answered without listing.
     """
-    for pattern in [patterns] if isinstance(patterns, str) else patterns:
+    for pattern in patterns:
         paths = [pattern] if article_format(pattern) else (meta.path for meta in matching(pattern))
         if any(article_format(path) == "warc" for path in paths):
             return True
     return False
 
 
+def list_inputs(pattern: str) -> list[InputFile]:
+    """Every article file matching `pattern`, with size and content checksum."""
+    files = [
+        InputFile(meta.path, meta.size_in_bytes, checksum(meta.path))
+        for meta in matching(pattern)
+        if article_format(meta.path) is not None
+    ]
+    return sorted(files, key=lambda f: f.uri)
+
+
+def checksum(uri: str) -> str:
+    """The filesystem's own checksum where it has a real one (GCS, S3), else a SHA-256 of the content."""
+    if not is_local(uri):
+        try:
+            return "fs:" + str(FileSystems.checksum(uri))
+        except Exception:  # noqa: BLE001 - filesystems without checksums raise their own errors; hash instead
+            pass
+    digest = hashlib.sha256()
+    with FileSystems.open(uri, compression_type="uncompressed") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return "sha256:" + digest.hexdigest()
+
+
 def _is_file(path: str) -> bool:
-    if not _SCHEME.match(path):
+    if is_local(path):
         return os.path.isfile(path)
     return any(meta.path == path for meta in matching(path))
-
-
-def folders_under(folder: str, prefixes: tuple[str, ...]) -> dict[str, list[str]]:
-    """The folders in `folder` whose names start with one of `prefixes`, each with every file below it, on
-    any Beam filesystem (local folders can be empty; object stores have folders only as names of files)."""
-    folder = folder.rstrip("/")
-    found: dict[str, list[str]] = {}
-    if not _SCHEME.match(folder) and os.path.isdir(folder):
-        found = {f"{folder}/{e.name}": [] for e in os.scandir(folder) if e.is_dir() and e.name.startswith(prefixes)}
-    for prefix in prefixes:
-        for meta in matching(f"{folder}/{prefix}*/**"):
-            found.setdefault(meta.path[: meta.path.index("/", len(folder) + 1)], []).append(meta.path)
-    return found
-
-
-def delete_folders(folders: Mapping[str, Sequence[str]]) -> None:
-    """Delete each folder with the files listed in it (`folders_under`): an object store deletes a folder's
-    files only when they are named, and has no folder object to delete after them."""
-    files = [file for listed in folders.values() for file in listed]
-    if files:
-        FileSystems.delete(files)
-    left = [folder for folder in folders if FileSystems.exists(folder)]
-    if left:
-        FileSystems.delete(left)
-
-
-def matching(pattern: str) -> list[FileMetadata]:
-    """The metadata of every file `pattern` matches on any Beam filesystem; none if nothing is there."""
-    try:
-        return FileSystems.match([pattern])[0].metadata_list
-    except Exception:  # noqa: BLE001 - Beam raises BeamIOError, or the scheme's own error, for "nothing there"
-        return []

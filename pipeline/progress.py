@@ -13,9 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from pipeline.inputs import matching
+from pipeline.storage import matching
 from transforms.core.parse import article_format
-from transforms.core.progress import WRITTEN_PASS
+from transforms.core.progress import WRITTEN
 
 STREAM_FORMATS = ("jsonl", "warc")  # many articles per file: progress is counted in bytes
 POLL_S = 0.5
@@ -60,24 +60,17 @@ def input_totals(patterns: str | Sequence[str]) -> Totals:
     return Totals(files, size, stream)
 
 
-def combine(states: Iterable[dict[str, Any]], passes: int) -> Snapshot:
-    """The run's progress from every reader's totals: the least advanced of `passes` reads of the inputs.
-
-    A pipeline that read its inputs more than once would be only as far as its slowest read.
-    """
-    by_pass: dict[str, list[int]] = {}
-    written = 0
+def combine(states: Iterable[dict[str, Any]]) -> Snapshot:
+    """The run's progress from every reporter's totals: what the readers read, and what reached the output."""
+    read, written = [0, 0, 0], 0
     for state in states:
-        if state["pass"] == WRITTEN_PASS:
+        if state["role"] == WRITTEN:
             written += state["inputs"]
             continue
-        sums = by_pass.setdefault(state["pass"], [0, 0, 0])
-        sums[0] += state["files"]
-        sums[1] += state["bytes"]
-        sums[2] += state["inputs"]
-    if len(by_pass) < passes:
-        return Snapshot()
-    return Snapshot(*min(by_pass.values(), key=lambda sums: (sums[1], sums[0])), written=written)
+        read[0] += state["files"]
+        read[1] += state["bytes"]
+        read[2] += state["inputs"]
+    return Snapshot(*read, written=written)
 
 
 def done_and_total(snapshot: Snapshot, totals: Totals) -> tuple[int, int]:
@@ -136,10 +129,9 @@ def read_states(folder: str) -> list[dict[str, Any]]:
 class ProgressMonitor:
     """Polls the workers' progress folder from a thread; shows a bar on a terminal, else a line every 10 s."""
 
-    def __init__(self, totals: Totals, passes: int, show: bool, stream: IO[str] | None = None) -> None:
+    def __init__(self, totals: Totals, show: bool, stream: IO[str] | None = None) -> None:
         self.totals = totals
         self.folder = tempfile.mkdtemp(prefix="article-enrich-progress-")
-        self._passes = passes
         self._show = show
         self._stream = stream or sys.stderr
         self._stop = threading.Event()
@@ -188,7 +180,7 @@ class ProgressMonitor:
             bar.close()
 
     def _poll(self) -> None:
-        snapshot = combine(read_states(self.folder), self._passes)
+        snapshot = combine(read_states(self.folder))
         now = time.monotonic()
         if snapshot.inputs and self._first is None:
             self._first = now

@@ -12,12 +12,12 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.inputs import matching
 from pipeline.report_html import render
+from pipeline.runs import latest_run, read_manifests
+from pipeline.storage import matching, read_json, write_bytes
+from transforms.core import layout
 from transforms.core.entity_index import build_index, index_line
 
-REPORT_NAME = "run-report.html"
-SUMMARY_NAME = "run-summary.json"
 TOP_ENTITIES = 10
 DEAD_EXAMPLES = 3
 SAMPLE_ARTICLES = 5
@@ -216,17 +216,15 @@ def write_report(output: str, run: str | None = None) -> str:
     `latest`), written into that run's folder.
     """
     output = output.rstrip("/")
-    if run is None and FileSystems.exists(f"{output}/{SUMMARY_NAME}"):
+    if run is None and FileSystems.exists(f"{output}/{layout.SUMMARY}"):
         folders, data = [output], ReportData()
         target = output
     else:
-        from pipeline.incremental import LATEST, read_manifests
-
         manifests = read_manifests(output)
         if not manifests:
             raise ReportError(f"{output}: neither a run-summary.json nor committed incremental runs (run=…/)")
-        if run == LATEST:
-            run = _read_text(f"{output}/{LATEST}").strip()
+        if run == layout.LATEST:
+            run = latest_run(output)
         names = [m["run"] for m in manifests]
         if run is not None and run not in names:
             raise ReportError(f"{output}: no committed run {run!r} (runs: {', '.join(names)})")
@@ -237,26 +235,38 @@ def write_report(output: str, run: str | None = None) -> str:
         data.rebuild_index_from_records()
     for folder in folders:
         _gather(folder, data, with_index=len(folders) == 1)
-    path = f"{target}/{REPORT_NAME}"
-    with FileSystems.create(path, mime_type="text/html") as handle:
-        handle.write(render(data.data()).encode("utf-8"))
+    path = f"{target}/{layout.REPORT}"
+    write_bytes(path, render(data.data()).encode("utf-8"), mime_type="text/html")
     log.info("run report written to %s", path)
     return path
 
 
+def report_quietly(output: str, run: str | None = None) -> None:
+    """Write run-report.html; a failure to write it is logged, and does not fail a run whose outputs are written."""
+    try:
+        write_report(output, run)
+    except Exception as error:  # noqa: BLE001 - the records and summary are the run's result, the report a view
+        log.warning(
+            "could not write run-report.html (%s: %s); rebuild it with `article-enrich report %s`",
+            type(error).__name__,
+            error,
+            output,
+        )
+
+
 def _gather(folder: str, data: ReportData, with_index: bool) -> None:
-    data.summaries.append(json.loads(_read_text(f"{folder}/{SUMMARY_NAME}")))
+    data.summaries.append(read_json(f"{folder}/{layout.SUMMARY}"))
     if with_index:
         indexed = False
-        for line in _records(f"{folder}/entities-*.jsonl"):
+        for line in _records(layout.shard_glob(folder, layout.ENTITIES)):
             data.add_index_line(line)
             indexed = True
         if not indexed:  # an output written before the entity index existed
             data.rebuild_index_from_records()
     data.want_titles()
-    for record in _records(f"{folder}/enriched-*.jsonl"):
+    for record in _records(layout.shard_glob(folder, layout.ENRICHED)):
         data.add_record(record)
-    for record in _records(f"{folder}/dead-letter-*.jsonl"):
+    for record in _records(layout.shard_glob(folder, layout.DEAD_LETTER)):
         data.add_dead_letter(record)
 
 
@@ -266,11 +276,6 @@ def _records(pattern: str) -> Iterator[dict[str, Any]]:
             for line in handle:
                 if line.strip():
                     yield json.loads(line)
-
-
-def _read_text(path: str) -> str:
-    with FileSystems.open(path, compression_type="uncompressed") as handle:
-        return handle.read().decode("utf-8")
 
 
 def _by_articles(line: dict[str, Any]) -> tuple[int, int, str]:

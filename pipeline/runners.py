@@ -17,11 +17,6 @@ DASK_GAPS = (
 )
 
 
-# Below this much input, worker processes cost more start-up (each starts Python and Beam and loads the model,
-# about 1.5-2 s) than their parallelism saves: about 120 Reuters articles (benchmarks/README.md, start-up).
-SMALL_INPUT_BYTES = 128 * 1024
-
-
 def one_process_for_small_input(options: PipelineOptions) -> bool:
     """With the DirectRunner's automatic worker count, run a small input in this process; True if it did."""
     runner = options.view_as(StandardOptions).runner

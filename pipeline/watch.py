@@ -12,13 +12,14 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import StandardOptions
 
-from pipeline.build import build_watch_pipeline
+from pipeline.build import Job, enrich
 from pipeline.config import Config
-from pipeline.inputs import absolute
-from pipeline.run import execute, now, pipeline_options, stop_signals_handled_by, versions, write_summary
+from pipeline.inputs import Inputs
+from pipeline.job import execute, pipeline_options, stop_signals_handled_by, summary_header, write_summary
+from transforms.core.paths import absolute, glob_start
 from transforms.watch_articles import WatchArticles
+from transforms.write_windowed_enriched import WriteWindowedEnriched
 
 STOP_MARKER = ".article-enrich-stop"
 log = logging.getLogger(__name__)
@@ -34,8 +35,9 @@ class WatchOptions:
 def watch_input(given: str) -> tuple[str, str]:
     """(pattern, base) for a folder (which may still be empty) or a glob."""
     path = absolute(given).rstrip("/")
-    if any(char in path for char in "*?["):
-        return path, path[: min(path.find(c) for c in "*?[" if c in path)].rsplit("/", 1)[0]
+    glob = glob_start(path)
+    if glob is not None:
+        return path, path[:glob].rsplit("/", 1)[0]
     return path + "/**", path
 
 
@@ -61,15 +63,8 @@ def watch(config: Config, options: WatchOptions, beam_args: list[str]) -> dict[s
     beam_defaults = {**config.beam, "direct_running_mode": "in_memory", "direct_num_workers": 1}
     config = dataclasses.replace(config, clean=clean, beam=beam_defaults)
     beam_options = pipeline_options(config, beam_args)
-    summary: dict[str, Any] = {
-        "mode": "watch",
-        "input": pattern,
-        "output": output,
-        "runner": beam_options.view_as(StandardOptions).runner or "DirectRunner",
-        "watch": dataclasses.asdict(options),
-        "started_at": now(),
-        "versions": versions(config.tag.model),
-    }
+    summary = {"mode": "watch", **summary_header(config, beam_options, pattern, output)}
+    summary["watch"] = dataclasses.asdict(options)
     source = WatchArticles(
         pattern,
         base,
@@ -80,7 +75,8 @@ def watch(config: Config, options: WatchOptions, beam_args: list[str]) -> dict[s
         stop_marker=stop_marker,
     )
     pipeline = beam.Pipeline(options=beam_options)
-    build_watch_pipeline(pipeline, config, source, output)
+    job = Job(config, Inputs((pattern,), base, pattern), output, small=True)
+    enrich(pipeline, config, source, WriteWindowedEnriched(output, source.window_seconds), job)
     with _stop_on_signals(stop_marker):
         summary = execute(pipeline, summary, output, config.max_dead_letter_ratio)
     summary["stopped_by"] = "signal" if FileSystems.exists(stop_marker) else "idle_timeout"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import Config, ConfigError, load_config
-from pipeline.run import pipeline_options
+from pipeline.job import pipeline_options
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 

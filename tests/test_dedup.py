@@ -15,7 +15,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.cli import main
 from pipeline.config import ConfigError, load_config
-from pipeline.incremental import committed_shards
+from pipeline.runs import committed_shards
 from transforms.cluster_duplicates import ClusterDuplicates
 from transforms.core.dedup import (
     DedupConfig,

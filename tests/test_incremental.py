@@ -18,20 +18,9 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.config import load_config
-from pipeline.incremental import (
-    InputFile,
-    OutputLock,
-    RunLocked,
-    committed_shards,
-    config_fingerprint,
-    ledger_of,
-    lock_is_stale,
-    plan_run,
-    recover,
-    run_name,
-    superseded,
-)
-from transforms.strip_corpus_boilerplate import LINE_KEYS_PREFIX
+from pipeline.plan import InputFile, config_fingerprint, ledger_of, lock_is_stale, plan_run, run_name, superseded
+from pipeline.runs import OutputLock, RunLocked, committed_shards, recover
+from transforms.core.layout import LINE_KEYS
 
 from .conftest import ROOT
 
@@ -176,7 +165,7 @@ def assert_dataset_is_exact(output: Path, corpus: Path) -> list[dict]:
     paths = Counter(r["source"]["path"] for r in records)
     assert paths == Counter(p.name for p in corpus.iterdir())
     visible = {str(p) for p in output.glob("**/*-*.jsonl")}
-    prefixes = ("enriched", "dead-letter", "entities", LINE_KEYS_PREFIX, "signatures")
+    prefixes = ("enriched", "dead-letter", "entities", LINE_KEYS, "signatures")
     assert visible == {shard for prefix in prefixes for shard in committed_shards(str(output), prefix)}
     return records
 
@@ -250,7 +239,7 @@ def test_site_boilerplate_is_counted_over_the_corpus_so_far(tmp_path, tiny_model
     assert incremental(corpus, output, tiny_model) == 0
     lines = [
         json.loads(line)["source"]["uri"]
-        for shard in committed_shards(str(output), LINE_KEYS_PREFIX)
+        for shard in committed_shards(str(output), LINE_KEYS)
         for line in Path(shard).read_text(encoding="utf-8").splitlines()
     ]
     assert sorted(lines) == sorted(str(path) for path in site.iterdir())

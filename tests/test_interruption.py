@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.run import Interrupted, JobFailed, execute, temp_folders
+from pipeline.job import Interrupted, JobFailed, execute, temp_folders
 
 from .conftest import sigterm_when_held, write_random_articles
 

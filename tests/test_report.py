@@ -16,7 +16,7 @@ from pipeline.report import ReportData
 from pipeline.report_html import render
 from transforms.core.arrow_schema import ENRICHED, parquet_row
 from transforms.core.entity_index import EntityStats, build_index, index_line
-from transforms.core.progress import WRITTEN_PASS
+from transforms.core.progress import READ, WRITTEN
 
 from .conftest import SCHEMA
 
@@ -80,22 +80,21 @@ def test_arrow_schema_mirrors_the_json_schema_and_rows_convert():
     assert json.loads(row["metadata"]) == record["metadata"] and dict(row["cleaning"]) == record["cleaning"]
 
 
-def test_progress_is_the_least_advanced_read_and_waits_for_every_read():
+def test_progress_sums_the_readers_and_the_sink():
     states = [
-        {"pass": "evidence", "files": 90, "bytes": 9000, "inputs": 90},
-        {"pass": "main", "files": 10, "bytes": 1000, "inputs": 10},
-        {"pass": "main", "files": 5, "bytes": 500, "inputs": 6},
+        {"role": READ, "files": 10, "bytes": 1000, "inputs": 10},
+        {"role": READ, "files": 5, "bytes": 500, "inputs": 6},
     ]
-    assert combine(states, passes=2) == Snapshot(15, 1500, 16)
-    assert combine(states[:1], passes=2) == Snapshot()
+    assert combine(states) == Snapshot(15, 1500, 16)
+    assert combine([]) == Snapshot()
     assert eta_s(25, 100, 10.0) == 30.0 and eta_s(0, 100, 10.0) is None and eta_s(2, 2225, 20.0) is None
     line = progress_line(Snapshot(15, 1500, 16), Totals(100, 10_000, 0), 3.2, 95.0)
     expected = "article-enrich: progress 15/100 files (15%), 16 articles, 0 written (0%), 3.2 articles/s, ETA 0:01:35"
     assert line == expected
     # Articles wait for corpus-wide counts after reading: the run is as far as its reading times its writing.
-    written = [*states, {"pass": WRITTEN_PASS, "files": 0, "bytes": 0, "inputs": 4}]
-    written.append({"pass": WRITTEN_PASS, "files": 0, "bytes": 0, "inputs": 4})
-    assert combine(written, passes=2) == Snapshot(15, 1500, 16, written=8)
+    written = [*states, {"role": WRITTEN, "files": 0, "bytes": 0, "inputs": 4}]
+    written.append({"role": WRITTEN, "files": 0, "bytes": 0, "inputs": 4})
+    assert combine(written) == Snapshot(15, 1500, 16, written=8)
     assert share_done(Snapshot(50, 5000, 40, written=10), Totals(100, 10_000, 0)) == 0.125
     assert "10 written (12%)" in progress_line(Snapshot(50, 5000, 40, written=10), Totals(100, 10_000, 0), 1.0, None)
     assert "1.5 kB/10.0 kB (15%)" in progress_line(Snapshot(15, 1500, 16), Totals(100, 10_000, 10_000), 3.2, None)
@@ -164,11 +163,11 @@ class _Terminal(io.StringIO):
 
 @pytest.mark.parametrize("stream", [_Terminal(), io.StringIO()], ids=["terminal", "log"])
 def test_progress_monitor_shows_a_bar_on_a_terminal_and_lines_otherwise(stream):
-    monitor = ProgressMonitor(Totals(files=4, bytes=400, stream_bytes=0), passes=1, show=True, stream=stream).start()
+    monitor = ProgressMonitor(Totals(files=4, bytes=400, stream_bytes=0), show=True, stream=stream).start()
     with open(f"{monitor.folder}/worker.json", "w", encoding="utf-8") as handle:
-        json.dump({"pass": "p", "files": 4, "bytes": 400, "inputs": 4}, handle)
+        json.dump({"role": READ, "files": 4, "bytes": 400, "inputs": 4}, handle)
     with open(f"{monitor.folder}/sink.json", "w", encoding="utf-8") as handle:
-        json.dump({"pass": WRITTEN_PASS, "files": 0, "bytes": 0, "inputs": 4}, handle)
+        json.dump({"role": WRITTEN, "files": 0, "bytes": 0, "inputs": 4}, handle)
     time.sleep(1.2)
     block = monitor.stop()
     shown = stream.getvalue()
@@ -182,7 +181,7 @@ def test_progress_monitor_shows_a_bar_on_a_terminal_and_lines_otherwise(stream):
 def test_superseded_records_leave_an_older_runs_parquet_too(tmp_path):
     import pyarrow.parquet as pq
 
-    from pipeline.incremental import prune_superseded
+    from pipeline.runs import prune_superseded
 
     old, new = tmp_path / "run=1", tmp_path / "run=2"
     old.mkdir()

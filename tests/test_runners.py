@@ -16,10 +16,11 @@ from pathlib import Path
 import apache_beam as beam
 import pytest
 
-from pipeline.build import build_pipeline
+from pipeline.build import Job, build_pipeline
 from pipeline.cli import main
 from pipeline.config import load_config
-from pipeline.run import pipeline_options
+from pipeline.inputs import Inputs
+from pipeline.job import pipeline_options
 
 from .conftest import ROOT, SAMPLES, read_shards, sigterm_when_held, write_random_articles
 
@@ -199,6 +200,7 @@ def test_shipped_runner_config_passes_beams_validation_and_builds(name, tiny_mod
         assert {"setup_file", "sdk_container_image"} & set(config.beam), "how do the package and model ship?"
     pipeline = beam.Pipeline(options=options)  # the runner's own option validation runs here
     assert type(pipeline.runner).__name__ == config.beam["runner"]
-    build_pipeline(pipeline, config, f"{SAMPLES}/**", str(SAMPLES), "/nonexistent/out")
+    inputs = Inputs((f"{SAMPLES}/**",), str(SAMPLES), "samples")
+    build_pipeline(pipeline, Job(config, inputs, "/nonexistent/out"))
     transforms = pipeline.to_runner_api().components.transforms
     assert any(transform.unique_name == "TagEntities" for transform in transforms.values())

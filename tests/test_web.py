@@ -310,9 +310,9 @@ def test_only_inputs_holding_warc_archives_get_a_stage_to_extract_pages(tmp_path
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "page.html").write_text(article_page(), encoding="utf-8")
     (tmp_path / "text.warc.wet.gz").write_bytes(b"")
-    assert not holds_archives(f"{tmp_path}/**")
+    assert not holds_archives([f"{tmp_path}/**"])
     (tmp_path / "a" / "crawl.warc.gz").write_bytes(warc_bytes(CRAWL))
-    assert holds_archives(f"{tmp_path}/**")
+    assert holds_archives([f"{tmp_path}/**"])
     assert not holds_archives([f"{tmp_path}/*.txt", f"{tmp_path}/a/page.html"])  # named: nothing is listed
     assert holds_archives([f"{tmp_path}/a/page.html", "gs://bucket/x.warc.gz"])
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import apache_beam as beam
 
+from transforms.core import layout
 from transforms.core.dedup import (
     DedupConfig,
     Edge,
@@ -28,8 +29,6 @@ from transforms.core.types import Article, Duplicate
 from transforms.hold_articles import HoldArticles
 from transforms.metrics import count
 
-DROPPED_PREFIX = "duplicates"
-SIGNATURES_PREFIX = "signatures"
 # Articles whose MinHash signatures are computed in one call (see transforms.core.dedup.band_keys_of).
 SIGNATURE_BATCH = 64
 # Band entries are shuffled packed, per shard and batch of articles (see transforms.core.dedup.packed_bands).
@@ -101,12 +100,12 @@ class ClusterDuplicates(beam.PTransform):
             | "AnnotateBatch" >> beam.BatchElements(min_batch_size=SIGNATURE_BATCH, max_batch_size=SIGNATURE_BATCH)
             | "Annotate"
             >> beam.ParDo(_AnnotateFn(self._config, keep), clusters=beam.pvalue.AsDict(clusters)).with_outputs(
-                DROPPED_PREFIX, SIGNATURES_PREFIX, main="articles"
+                layout.DUPLICATES, layout.SIGNATURES, main="articles"
             )
         )
-        files = {DROPPED_PREFIX: annotated[DROPPED_PREFIX]} if self._config.drop else {}
+        files = {layout.DUPLICATES: annotated[layout.DUPLICATES]} if self._config.drop else {}
         if keep:
-            files[SIGNATURES_PREFIX] = annotated[SIGNATURES_PREFIX]
+            files[layout.SIGNATURES] = annotated[layout.SIGNATURES]
         return annotated["articles"], files
 
 
@@ -237,10 +236,10 @@ class _AnnotateFn(beam.DoFn):
             count(article, f"duplicate_articles_{duplicate.kind}")
         if sig is not None:
             record = signature_record(sig, duplicate, _params(self._config))
-            yield beam.pvalue.TaggedOutput(SIGNATURES_PREFIX, to_json_line(record))
+            yield beam.pvalue.TaggedOutput(layout.SIGNATURES, to_json_line(record))
         if self._config.drop and duplicate.cluster != article.id:
             count(article, "duplicates_dropped")
-            yield beam.pvalue.TaggedOutput(DROPPED_PREFIX, to_json_line(dropped_record(article)))
+            yield beam.pvalue.TaggedOutput(layout.DUPLICATES, to_json_line(dropped_record(article)))
             return
         yield article
 

@@ -13,9 +13,9 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
+from transforms.core import layout
 from transforms.core.types import Article
 
-HELD_FOLDER_PREFIX = "beam-temp-held-"
 ARTICLES_PER_FILE = 64  # small files: the runner shares them out by count, so its workers get even shares
 BYTES_PER_FILE = 1 << 20
 _DONE = "done"
@@ -34,7 +34,7 @@ class HoldArticles(beam.PTransform):
 
     def __init__(self, temp_root: str, until: beam.PCollection) -> None:
         super().__init__()
-        self._folder = f"{temp_root.rstrip('/')}/{HELD_FOLDER_PREFIX}{uuid.uuid4().hex}"
+        self._folder = f"{temp_root.rstrip('/')}/{layout.HELD}{uuid.uuid4().hex}"
         self._until = until
 
     def expand(self, articles):

@@ -10,8 +10,6 @@ from transforms.core.entity_index import EntityStats, Key, distinct_groups, inde
 from transforms.core.records import to_json_line
 from transforms.core.types import Article
 
-ENTITIES_PREFIX = "entities"
-
 
 class IndexEntities(beam.PTransform):
     """Enriched articles to `entities-*.jsonl` lines: name, label, articles, mentions, example ids."""

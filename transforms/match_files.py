@@ -8,9 +8,8 @@ from collections.abc import Iterator
 import apache_beam as beam
 from apache_beam.io.filesystem import FileMetadata
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.io.localfilesystem import LocalFileSystem
 
-from transforms.core.parse import glob_start
+from transforms.core.paths import glob_start, is_local
 
 
 def match_files(pattern: str) -> list[FileMetadata]:
@@ -20,12 +19,12 @@ def match_files(pattern: str) -> list[FileMetadata]:
     without a trace; here it reaches the reader, which dead-letters it as `broken_link`. Other filesystems
     (buckets) have no links and are matched by Beam as they are, with one listing.
     """
-    filesystem = FileSystems.get_filesystem(pattern)
     glob = glob_start(pattern)
-    if not isinstance(filesystem, LocalFileSystem) or glob is None:
+    if not is_local(pattern) or glob is None:
         return FileSystems.match([pattern])[0].metadata_list
     # As Beam's FileSystem.match: list the folder the pattern's fixed part is in, keep what matches.
-    return list(filesystem.match_files(list(_walk(os.path.dirname(pattern[:glob]))), pattern))
+    local = FileSystems.get_filesystem(pattern)
+    return list(local.match_files(list(_walk(os.path.dirname(pattern[:glob]))), pattern))
 
 
 class MatchFiles(beam.DoFn):

@@ -17,6 +17,7 @@ from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from transforms.core import parse, warc
 from transforms.core.html import Page
 from transforms.core.parse import ReadConfig
+from transforms.core.paths import is_local
 from transforms.core.progress import ProgressReporter
 from transforms.core.records import as_dead_letter, describe_exception, error_text
 from transforms.core.types import DEAD_LETTER, Article, DeadLetter, Source
@@ -235,7 +236,7 @@ class _ReadFileFn(beam.DoFn):
 
 def _local_file_problem(path: str) -> parse.InputError | None:
     """A local path that is not a regular file (a FIFO would block, a device never ends), or None."""
-    if "://" in path:
+    if not is_local(path):
         return None
     if os.path.islink(path) and not os.path.exists(path):
         return parse.InputError("broken_link", "a symbolic link to a missing target, or a link loop")

@@ -12,6 +12,7 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
+from transforms.core import layout
 from transforms.core.boilerplate import (
     CorpusBoilerplateConfig,
     distinct_line_keys,
@@ -23,7 +24,6 @@ from transforms.core.types import Article
 from transforms.hold_articles import HoldArticles
 from transforms.metrics import count
 
-LINE_KEYS_PREFIX = "corpus-lines"
 COUNT_BUCKETS = 64
 MAX_HELD_KEYS = 200_000  # a worker's partial counts are sent on at this size, so its memory stays bounded
 
@@ -133,7 +133,7 @@ def _WriteLineKeys(lines, output: str):
         lines
         | "LineKeysToJson" >> beam.Map(lambda item: json.dumps({"source": {"uri": item[0]}, "lines": sorted(item[1])}))
         | "WriteLineKeyShards"
-        >> beam.io.WriteToText(f"{output.rstrip('/')}/{LINE_KEYS_PREFIX}", file_name_suffix=".jsonl")
+        >> beam.io.WriteToText(layout.shard_prefix(output, layout.LINE_KEYS), file_name_suffix=layout.JSONL)
     )
 
 

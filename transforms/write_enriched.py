@@ -6,18 +6,13 @@ from collections.abc import Iterator
 
 import apache_beam as beam
 
+from transforms.core import layout
 from transforms.core.arrow_schema import ENRICHED, parquet_row
-from transforms.core.progress import WRITTEN_PASS, ProgressReporter
+from transforms.core.progress import WRITTEN, ProgressReporter
 from transforms.core.records import WriteConfig, dead_letter_record, enriched_record, to_json_line
 from transforms.core.types import Article
-from transforms.index_entities import ENTITIES_PREFIX, IndexEntities
+from transforms.index_entities import IndexEntities
 from transforms.metrics import count
-
-ENRICHED_PREFIX = "enriched"
-DEAD_LETTER_PREFIX = "dead-letter"
-SHARD_TEMPLATE = "-SSSSS-of-NNNNN"
-SUFFIX = ".jsonl"
-PARQUET_SUFFIX = ".parquet"
 
 
 class WriteEnriched(beam.PTransform):
@@ -45,33 +40,33 @@ class WriteEnriched(beam.PTransform):
         for prefix, lines in (more[0] if more else {}).items():
             _ = lines | f"Write_{prefix}" >> self._sink(prefix)
         return (
-            enriched | "WriteEnrichedShards" >> self._sink(ENRICHED_PREFIX),
-            dead | "WriteDeadLetterShards" >> self._sink(DEAD_LETTER_PREFIX),
+            enriched | "WriteEnrichedShards" >> self._sink(layout.ENRICHED),
+            dead | "WriteDeadLetterShards" >> self._sink(layout.DEAD_LETTER),
         )
 
     def _write_extras(self, articles) -> None:
         """The corpus entity index if `write.entity_index`, and the enriched records as Parquet if `write.parquet`."""
         if self._config.entity_index:
-            _ = articles | "IndexEntities" >> IndexEntities() | "WriteEntityIndex" >> self._sink(ENTITIES_PREFIX)
+            _ = articles | "IndexEntities" >> IndexEntities() | "WriteEntityIndex" >> self._sink(layout.ENTITIES)
         if self._config.parquet:
             _ = (
                 articles
                 | "ParquetRows" >> beam.Map(lambda article: parquet_row(enriched_record(article)))
                 | "WriteParquetShards"
                 >> beam.io.WriteToParquet(
-                    f"{self._output}/{ENRICHED_PREFIX}",
+                    layout.shard_prefix(self._output, layout.ENRICHED),
                     ENRICHED,
-                    file_name_suffix=PARQUET_SUFFIX,
-                    shard_name_template=SHARD_TEMPLATE,
+                    file_name_suffix=layout.PARQUET,
+                    shard_name_template=layout.SHARD_TEMPLATE,
                     num_shards=self._config.num_shards,
                 )
             )
 
     def _sink(self, prefix: str) -> beam.io.WriteToText:
         return beam.io.WriteToText(
-            f"{self._output}/{prefix}",
-            file_name_suffix=SUFFIX,
-            shard_name_template=SHARD_TEMPLATE,
+            layout.shard_prefix(self._output, prefix),
+            file_name_suffix=layout.JSONL,
+            shard_name_template=layout.SHARD_TEMPLATE,
             num_shards=self._config.num_shards,
         )
 
@@ -117,7 +112,7 @@ class _ReportWrittenFn(beam.DoFn):
         self._folder = folder
 
     def setup(self) -> None:
-        self._reporter = ProgressReporter(self._folder, WRITTEN_PASS)
+        self._reporter = ProgressReporter(self._folder, WRITTEN)
         self._reporter.start()
 
     def process(self, _: object) -> Iterator[None]:

@@ -10,15 +10,9 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms.window import BoundedWindow, IntervalWindow
 
+from transforms.core import layout
 from transforms.core.watch import window_label
-from transforms.write_enriched import (
-    DEAD_LETTER_PREFIX,
-    ENRICHED_PREFIX,
-    SUFFIX,
-    FormatDeadLetters,
-    FormatRecords,
-    dead_letter_branches,
-)
+from transforms.write_enriched import FormatDeadLetters, FormatRecords, dead_letter_branches
 
 
 class WriteWindowedEnriched(beam.PTransform):
@@ -41,13 +35,13 @@ class WriteWindowedEnriched(beam.PTransform):
         enriched, dead = (articles, branches[0]) | "FormatRecords" >> FormatRecords()
         # Each stage's dead letters are written by their own writer, fused behind the stage: a Flatten
         # would be a stage of its own, which the DirectRunner runs only once the endless source ends.
-        dead_files = [dead | "WriteDeadLetterFiles" >> self._writer(DEAD_LETTER_PREFIX)]
+        dead_files = [dead | "WriteDeadLetterFiles" >> self._writer(layout.DEAD_LETTER)]
         for index, branch in enumerate(branches[1:], 1):
             lines = branch | f"FormatDeadLetters{index}" >> FormatDeadLetters()
-            dead_files.append(lines | f"WriteDeadLetterFiles{index}" >> self._writer(DEAD_LETTER_PREFIX))
+            dead_files.append(lines | f"WriteDeadLetterFiles{index}" >> self._writer(layout.DEAD_LETTER))
         for prefix, lines in (more[0] if more else {}).items():
             _ = lines | f"Write_{prefix}" >> self._writer(prefix)
-        return enriched | "WriteEnrichedFiles" >> self._writer(ENRICHED_PREFIX), tuple(dead_files)
+        return enriched | "WriteEnrichedFiles" >> self._writer(layout.ENRICHED), tuple(dead_files)
 
     def _writer(self, prefix: str) -> beam.ParDo:
         return beam.ParDo(_WriteWindowFilesFn(self._output, prefix, self._window))
@@ -77,8 +71,8 @@ class _WriteWindowFilesFn(beam.DoFn):
         start = window.start.micros / 1e6 if isinstance(window, IntervalWindow) else 0.0
         data = "".join(line + "\n" for line in sorted(lines)).encode("utf-8")
         digest = hashlib.sha256(data).hexdigest()[:16]
-        path = f"{self._output}/{self._prefix}-{window_label(start, self._window)}-{digest}{SUFFIX}"
-        temporary = f"{self._output}/.{self._prefix}-{digest}{SUFFIX}.tmp"
+        path = f"{self._output}/{self._prefix}-{window_label(start, self._window)}-{digest}{layout.JSONL}"
+        temporary = f"{self._output}/.{self._prefix}-{digest}{layout.JSONL}.tmp"
         with FileSystems.create(temporary) as handle:
             handle.write(data)
         if FileSystems.exists(path):

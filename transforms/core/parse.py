@@ -20,7 +20,6 @@ READ_CHUNK_BYTES = 1 << 16
 FORMATS = {".txt": "txt", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
 WEB_FORMATS = {".html": "html", ".htm": "html", ".warc": "warc", ".wet": "wet"}
 _SENTENCE_END = re.compile(r"[.;,]$")
-_GLOB = re.compile(r"[*?\[]")
 # Deeper records cannot be pickled between Beam workers or written back as JSON (recursion limits).
 MAX_JSON_DEPTH = 100
 
@@ -60,12 +59,6 @@ def article_format(path: str) -> str | None:
             break
     dot = name.rfind(".")
     return (FORMATS.get(name[dot:]) or WEB_FORMATS.get(name[dot:])) if dot > 0 else None
-
-
-def glob_start(pattern: str) -> int | None:
-    """Where the first glob character (`*`, `?`, `[`) of a file pattern is, or None for a plain path."""
-    found = _GLOB.search(pattern)
-    return None if found is None else found.start()
 
 
 def relative_path(uri: str, base: str) -> str:

@@ -9,19 +9,21 @@ import uuid
 from typing import IO
 
 FLUSH_EVERY_S = 1.0
-WRITTEN_PASS = "written"  # the sink's reporters: inputs that reached the output (records and dead letters)
+READ = "read"  # the readers' reporters: files, bytes and inputs read
+WRITTEN = "written"  # the sink's reporters: inputs that reached the output (records and dead letters)
 
 
 class ProgressReporter:
-    """Running totals of one read pass (files, bytes, inputs) of one DoFn instance, flushed at most every second.
+    """Running totals (files, bytes, inputs) of one DoFn instance, the reader's or the sink's (`role`), flushed at
+    most every second.
 
     The launcher polls the folder (pipeline/progress.py). A folder that does not exist where the worker runs (a
-    remote runner) turns reporting off. `pass_id` tells apart reads of the same files.
+    remote runner) turns reporting off.
     """
 
-    def __init__(self, folder: str, pass_id: str | None = None) -> None:
+    def __init__(self, folder: str, role: str = READ) -> None:
         self.folder = folder
-        self.pass_id = pass_id or uuid.uuid4().hex[:12]
+        self.role = role
         self._path: str | None = None
         self._files = self._bytes = self._inputs = 0
         self._current: IO[bytes] | None = None
@@ -29,7 +31,7 @@ class ProgressReporter:
 
     def start(self) -> None:
         if self._path is None and os.path.isdir(self.folder):
-            self._path = f"{self.folder}/{self.pass_id}-{os.getpid()}-{uuid.uuid4().hex[:8]}.json"
+            self._path = f"{self.folder}/{self.role}-{os.getpid()}-{uuid.uuid4().hex[:8]}.json"
 
     def open_file(self, raw: IO[bytes]) -> None:
         """A file is being read from `raw`: its position counts as bytes done until it is finished."""
@@ -50,7 +52,7 @@ class ProgressReporter:
             return
         self._flushed = time.monotonic()
         done = self._bytes + self._position()
-        state = {"pass": self.pass_id, "files": self._files, "bytes": done, "inputs": self._inputs}
+        state = {"role": self.role, "files": self._files, "bytes": done, "inputs": self._inputs}
         temp = self._path + ".tmp"
         with open(temp, "w", encoding="utf-8") as handle:
             handle.write(json.dumps(state))

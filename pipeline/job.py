@@ -1,4 +1,4 @@
-"""Running the pipeline and writing its run summary."""
+"""One job, whatever the mode: Beam options, the run summary, running to completion, signals, temporary files."""
 
 from __future__ import annotations
 
@@ -7,33 +7,28 @@ import datetime as dt
 import json
 import logging
 import signal
+import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from importlib import metadata
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-from apache_beam.runners.runner import PipelineState
+from apache_beam.runners.runner import PipelineResult, PipelineState
 
-from pipeline.build import build_pipeline
+from pipeline.build import Job, build_pipeline
 from pipeline.config import Config
-from pipeline.inputs import absolute, delete_folders, folders_under, holds_archives, local_bytes_below, resolve_input
 from pipeline.progress import ProgressMonitor, input_totals
-from pipeline.report import write_report
-from pipeline.runners import SMALL_INPUT_BYTES, check_runner, one_process_for_small_input
-from transforms.cluster_duplicates import EarlierRuns
+from pipeline.runners import check_runner, one_process_for_small_input
+from pipeline.storage import delete_folders, folders_under, write_bytes
+from transforms.core import layout
 from transforms.core.nlp import model_info
 from transforms.core.warc import SKIPPED_PREFIX
 from transforms.metrics import NAMESPACE
-from transforms.strip_corpus_boilerplate import LineLedger
 
-SUMMARY_NAME = "run-summary.json"
-# Beam's file sinks and HoldArticles write their temporary files in folders named so under the output.
-TEMP_PREFIX = "beam-temp-"
 CANCEL_WAIT_S = 30  # how long an interrupted run waits for its cancelled job on a job service or cluster
 COUNTERS = ("inputs", "cleaned", "tagged", "enriched", "dead_letter", "entities")
 log = logging.getLogger(__name__)
@@ -57,6 +52,20 @@ def interrupting_signal(interruption: KeyboardInterrupt) -> signal.Signals:
 
 
 @contextmanager
+def interrupted_by_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise Interrupted in the main thread while the block runs; the previous handlers after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise Interrupted(signum)
+
+    with stop_signals_handled_by(interrupt):
+        yield
+
+
+@contextmanager
 def stop_signals_handled_by(handler: Callable[[int, object], None]) -> Iterator[None]:
     """`handler` takes SIGINT and SIGTERM while the block runs (in the main thread); the previous ones after."""
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -75,52 +84,32 @@ def pipeline_options(config: Config, beam_args: list[str]) -> PipelineOptions:
     return options
 
 
-def run(config: Config, beam_args: list[str]) -> dict[str, Any]:
-    """Run the job to completion and write `run-summary.json`; raises JobFailed if it did not succeed."""
-    assert config.input and config.output
-    pattern, base = resolve_input(config.input)
-    small = local_bytes_below(pattern, SMALL_INPUT_BYTES)
-    return run_job(config, beam_args, pattern, base, absolute(config.output), small_input=small)
+def run_job(job: Job, beam_args: list[str], **header: Any) -> dict[str, Any]:
+    """Build and run `job` to completion, and write its run summary (`header` adds to its first keys).
 
-
-def run_job(
-    config: Config,
-    beam_args: list[str],
-    patterns: str | Sequence[str],
-    base: str,
-    output: str,
-    line_ledger: LineLedger | None = None,
-    small_input: bool = False,
-    report: bool = True,
-    earlier: EarlierRuns | None = None,
-) -> dict[str, Any]:
-    """Run the pipeline over `patterns` into `output`, write its summary and (if `report`) run-report.html.
-
-    A `small_input` runs in this process if the worker count is automatic (start-up beats parallelism).
-    Raises JobFailed if it failed.
+    A small job runs in this process if the worker count is automatic (start-up beats parallelism).
+    Raises JobFailed if it failed, KeyboardInterrupt (Interrupted) if a signal stopped it.
     """
-    options = pipeline_options(config, beam_args)
-    if small_input:
+    options = pipeline_options(job.config, beam_args)
+    if job.small:
         one_process_for_small_input(options)
-    summary: dict[str, Any] = {
-        "input": patterns if isinstance(patterns, str) else f"{len(patterns)} files",
+    summary = summary_header(job.config, options, job.inputs.label, job.output) | header
+    pipeline = beam.Pipeline(options=options)
+    progress = start_progress(job.config, options, job.inputs.patterns)
+    build_pipeline(pipeline, job, progress.folder if progress else None)
+    return execute(pipeline, summary, job.output, job.config.max_dead_letter_ratio, progress)
+
+
+def summary_header(config: Config, options: PipelineOptions, inputs: str, output: str) -> dict[str, Any]:
+    """The first keys of every run summary: what ran, where, with what."""
+    return {
+        "input": inputs,
         "output": output,
-        "runner": options.view_as(StandardOptions).runner or "DirectRunner",
+        "runner": runner_name(options),
         "started_at": now(),
         "versions": versions(config.tag.model),
-        "config": config_record(config),
+        "config": json.loads(json.dumps(dataclasses.asdict(config), default=str)),
     }
-    pipeline = beam.Pipeline(options=options)
-    progress = start_progress(config, options, patterns)
-    folder = progress.folder if progress else None
-    archives = holds_archives(patterns)
-    build_pipeline(pipeline, config, patterns, base, output, line_ledger, small_input, folder, earlier, archives)
-    try:
-        return execute(pipeline, summary, output, config.max_dead_letter_ratio, progress)
-    finally:
-        # Failed runs too: the report then shows what their summary and partial output say.
-        if report and config.write.report:
-            report_quietly(output)
 
 
 def execute(
@@ -136,7 +125,7 @@ def execute(
     left under `output` (held articles, half-written shards), and its summary says what stopped it.
     """
     earlier_temp = set(temp_folders(output))
-    result: beam.runners.runner.PipelineResult | None = None
+    result: PipelineResult | None = None
     try:
         try:
             if progress is not None:
@@ -205,7 +194,48 @@ def versions(model: str) -> dict[str, Any]:
     }
 
 
-def _counters(result: beam.runners.runner.PipelineResult) -> dict[str, int]:
+def runner_name(options: PipelineOptions) -> str:
+    runner = options.view_as(StandardOptions).runner or "DirectRunner"
+    return runner if isinstance(runner, str) else type(runner).__name__
+
+
+def start_progress(config: Config, options: PipelineOptions, patterns: tuple[str, ...]) -> ProgressMonitor | None:
+    """A monitor of a DirectRunner run's progress, started by `execute` (shown unless `progress` is off).
+
+    None on other runners: their UIs show the Beam counters.
+    """
+    if runner_name(options) not in ("DirectRunner", "direct"):
+        return None
+    return ProgressMonitor(input_totals(patterns), show=config.progress)
+
+
+def temp_folders(output: str) -> dict[str, list[str]]:
+    """The temporary folders under `output` (`beam-temp-*`), each with the files in it."""
+    return folders_under(output, (layout.BEAM_TEMP,))
+
+
+def remove_temp_folders(output: str, keep: Collection[str] = ()) -> None:
+    """Delete the temporary folders under `output` (except those in `keep`); a failure is logged."""
+    for folder, files in temp_folders(output).items():
+        if folder in keep:
+            continue
+        try:
+            delete_folders({folder: files})
+        except Exception as error:  # noqa: BLE001 - what is left is named; the run's own error matters more
+            log.warning("could not remove %s (%s: %s)", folder, type(error).__name__, error)
+
+
+def write_summary(output: str, summary: dict[str, Any]) -> None:
+    data = json.dumps(summary, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
+    write_bytes(f"{output}/{layout.SUMMARY}", data, mime_type="application/json")
+    log.info("run summary written to %s/%s", output, layout.SUMMARY)
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _counters(result: PipelineResult) -> dict[str, int]:
     counters = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
     totals = dict.fromkeys(COUNTERS, 0)
     for counter in counters:
@@ -234,7 +264,7 @@ def _skipped_records(counts: dict[str, int]) -> dict[str, int]:
     return {name.removeprefix(SKIPPED_PREFIX): counts.pop(name) for name in names}
 
 
-def _job_over(result: beam.runners.runner.PipelineResult | None) -> bool:
+def _job_over(result: PipelineResult | None) -> bool:
     """Whether an interrupted job has stopped: the DirectRunner's ends with this process (its `run` had not
     returned); a job on a job service or cluster is cancelled, and is over once its state says so."""
     if result is None:
@@ -253,61 +283,6 @@ def _job_over(result: beam.runners.runner.PipelineResult | None) -> bool:
     return False
 
 
-def temp_folders(output: str) -> dict[str, list[str]]:
-    """The temporary folders under `output` (`beam-temp-*`), each with the files in it."""
-    return folders_under(output, (TEMP_PREFIX,))
-
-
-def remove_temp_folders(output: str, keep: Collection[str] = ()) -> None:
-    """Delete the temporary folders under `output` (except those in `keep`); a failure is logged."""
-    for folder, files in temp_folders(output).items():
-        if folder in keep:
-            continue
-        try:
-            delete_folders({folder: files})
-        except Exception as error:  # noqa: BLE001 - what is left is named; the run's own error matters more
-            log.warning("could not remove %s (%s: %s)", folder, type(error).__name__, error)
-
-
-def write_summary(output: str, summary: dict[str, Any]) -> None:
-    with FileSystems.create(f"{output}/{SUMMARY_NAME}") as handle:
-        handle.write(json.dumps(summary, indent=2, ensure_ascii=False).encode("utf-8") + b"\n")
-    log.info("run summary written to %s/%s", output, SUMMARY_NAME)
-
-
-def report_quietly(output: str, run: str | None = None) -> None:
-    """Write run-report.html; a failure to write it is logged, and does not fail a run whose outputs are written."""
-    try:
-        write_report(output, run)
-    except Exception as error:  # noqa: BLE001 - the records and summary are the run's result, the report a view
-        log.warning(
-            "could not write run-report.html (%s: %s); rebuild it with `article-enrich report %s`",
-            type(error).__name__,
-            error,
-            output,
-        )
-
-
-def config_record(config: Config) -> dict[str, Any]:
-    """The run's configuration as JSON values, for the summary and the report."""
-    return json.loads(json.dumps(dataclasses.asdict(config), default=str))
-
-
-def start_progress(config: Config, options: PipelineOptions, patterns: str | Sequence[str]) -> ProgressMonitor | None:
-    """A monitor of a DirectRunner run's progress, started by `execute` (shown unless `progress` is off).
-
-    None on other runners: their UIs show the Beam counters.
-    """
-    runner = options.view_as(StandardOptions).runner or "DirectRunner"
-    if (runner if isinstance(runner, str) else type(runner).__name__) not in ("DirectRunner", "direct"):
-        return None
-    return ProgressMonitor(input_totals(patterns), passes=1, show=config.progress)
-
-
 def _flag(key: str, value: Any) -> str:
     """`true` becomes a bare switch (`--key`), as Beam's boolean options expect; other values `--key=value`."""
     return f"--{key}" if value is True else f"--{key}={value}"
-
-
-def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

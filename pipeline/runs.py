@@ -1,0 +1,193 @@
+"""An incremental output folder on any Beam filesystem: its committed runs, the lock, commits and recovery."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from apache_beam.io.filesystems import FileSystems
+
+from pipeline.plan import lock_is_stale, manifest_order, superseded
+from pipeline.storage import delete_folders, folders_under, json_bytes, matching, read_bytes, read_json, write_atomic
+from transforms.core import layout
+from transforms.core.paths import is_local
+
+MANIFEST_FORMAT = 1
+log = logging.getLogger(__name__)
+
+
+class RunLocked(RuntimeError):
+    """Another run holds the output folder's lock."""
+
+
+def read_manifests(output: str) -> list[dict[str, Any]]:
+    """The manifests of every committed run under `output` (a run without a manifest is not committed)."""
+    manifests = [read_json(meta.path) for meta in matching(f"{output}/{layout.RUN}*/{layout.MANIFEST}")]
+    return sorted(manifests, key=manifest_order)
+
+
+def latest_run(output: str) -> str:
+    """The name of the last committed run, as `latest` says."""
+    return read_bytes(f"{output}/{layout.LATEST}").decode("utf-8").strip()
+
+
+def committed_shards(output: str, prefix: str = layout.ENRICHED, suffix: str = layout.JSONL) -> list[str]:
+    """The `prefix-*.jsonl` (or other `suffix`) shards of committed runs, oldest run first: the reader contract."""
+    return [
+        f"{output}/{m['run']}/{shard}"
+        for m in read_manifests(output)
+        for shard in m["shards"]
+        if layout.is_shard_of(shard, prefix, suffix)
+    ]
+
+
+def recover(output: str) -> None:
+    """Remove what killed runs left (staging folders, runs without manifest, temp files); finish pruning."""
+    committed = {m["run"] for m in read_manifests(output)}
+    runs = folders_under(output, (layout.RUN, layout.STAGING + layout.RUN))
+    doomed = {folder: files for folder, files in runs.items() if folder.rsplit("/", 1)[-1] not in committed}
+    patterns = (f"{output}/{layout.RUN}*/{layout.STAGING}*", f"{output}/{layout.STAGING}*")
+    temps = [meta.path for pattern in patterns for meta in matching(pattern)]
+    temps = [path for path in temps if path.rsplit("/", 2)[-2] in committed or path.rsplit("/", 1)[0] == output]
+    if doomed or temps:
+        log.warning(
+            "removing %d uncommitted run folders and %d temp files left by killed runs", len(doomed), len(temps)
+        )
+        delete_folders(doomed)
+        if temps:
+            FileSystems.delete(temps)
+    prune_superseded(output, read_manifests(output))
+
+
+def prune_superseded(output: str, manifests: list[dict[str, Any]]) -> int:
+    """Drop from older runs the records of inputs a later run re-processed; then from their manifests."""
+    pruned = 0
+    by_run = {m["run"]: m for m in manifests}
+    for run, uris in superseded(manifests).items():
+        manifest = by_run[run]
+        everything = uris == set(manifest["inputs"])
+        for shard in manifest["shards"]:
+            if layout.is_record_shard(shard):
+                _rewrite_without(f"{output}/{run}/{shard}", uris, everything)
+            elif shard.endswith(layout.PARQUET):
+                _rewrite_parquet_without(f"{output}/{run}/{shard}", uris)
+        remaining = {uri: entry for uri, entry in manifest["inputs"].items() if uri not in uris}
+        updated = {**manifest, "inputs": remaining, "superseded": manifest.get("superseded", 0) + len(uris)}
+        write_atomic(f"{output}/{run}/{layout.MANIFEST}", json_bytes(updated))
+        pruned += len(uris)
+    return pruned
+
+
+def commit(output: str, name: str, staging: str, manifest: dict[str, Any], summary: dict[str, Any]) -> None:
+    """Move the staged shards into `run=…/`, then write its manifest (the commit point), then `latest`."""
+    final = f"{output}/{name}"
+    names = (meta.path.rsplit("/", 1)[-1] for meta in matching(f"{staging}/*"))
+    shards = sorted(name for name in names if layout.is_shard(name))
+    if not FileSystems.exists(final):
+        FileSystems.mkdirs(final)
+    FileSystems.rename([f"{staging}/{s}" for s in shards], [f"{final}/{s}" for s in shards])
+    write_atomic(f"{final}/{layout.SUMMARY}", json_bytes(summary))
+    write_atomic(f"{final}/{layout.MANIFEST}", json_bytes({**manifest, "format": MANIFEST_FORMAT, "shards": shards}))
+    write_atomic(f"{output}/{layout.LATEST}", (name + "\n").encode("utf-8"))
+    FileSystems.delete([staging])
+
+
+class OutputLock:
+    """`output/_lock` holding pid, host and time; refused while held, taken over once stale."""
+
+    def __init__(self, output: str, stale_after_s: int) -> None:
+        self._path = f"{output}/{layout.LOCK}"
+        self._stale_after_s = stale_after_s
+        self._info = {"pid": os.getpid(), "host": socket.gethostname(), "token": uuid.uuid4().hex}
+
+    def __enter__(self) -> OutputLock:
+        for _ in range(2):
+            if self._try_create():
+                return self
+            holder = self._read()
+            if holder is not None and not lock_is_stale(
+                holder, _epoch(), self._info["host"], self._stale_after_s, _pid_alive
+            ):
+                raise RunLocked(
+                    f"another run holds {self._path} (pid {holder.get('pid')} on {holder.get('host')}, since "
+                    f"{holder.get('started_at')}); refusing to run concurrently. If that run is gone, the lock "
+                    f"expires after incremental.lock_stale_after_s={self._stale_after_s} s, or delete the file"
+                )
+            log.warning("taking over the stale lock %s left by %s", self._path, holder)
+            FileSystems.delete([self._path])
+        raise RunLocked(f"could not take the lock {self._path}: another run took it at the same time")
+
+    def __exit__(self, *exc: object) -> None:
+        holder = self._read()
+        if holder is not None and holder.get("token") == self._info["token"]:
+            FileSystems.delete([self._path])
+
+    def _try_create(self) -> bool:
+        started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        info = json_bytes({**self._info, "created": _epoch(), "started_at": started})
+        if is_local(self._path):
+            os.makedirs(os.path.dirname(self._path), exist_ok=True)
+            try:
+                fd = os.open(self._path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                return False
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(info)
+            return True
+        if FileSystems.exists(self._path):
+            return False
+        with FileSystems.create(self._path) as handle:  # object stores: last writer wins; read back to check
+            handle.write(info)
+        holder = self._read()
+        return holder is not None and holder.get("token") == self._info["token"]
+
+    def _read(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(read_bytes(self._path).decode("utf-8") or "{}")
+        except Exception:  # noqa: BLE001 - a vanished or half-written lock reads as "no holder"
+            return None
+
+
+def _rewrite_without(path: str, uris: set[str], everything: bool) -> None:
+    kept = b"" if everything else b"".join(_lines_not_from(path, uris))
+    write_atomic(path, kept)
+
+
+def _lines_not_from(path: str, uris: set[str]) -> Iterator[bytes]:
+    for line in read_bytes(path).splitlines(keepends=True):
+        if line.strip() and json.loads(line)["source"]["uri"] not in uris:
+            yield line
+
+
+def _rewrite_parquet_without(path: str, uris: set[str]) -> None:
+    """A run's Parquet shard without the records of `uris` (superseded by a later run)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(io.BytesIO(read_bytes(path)))
+    kept = table.filter(pc.invert(pc.is_in(pc.struct_field(table["source"], "uri"), pa.array(sorted(uris)))))
+    sink = io.BytesIO()
+    pq.write_table(kept, sink)
+    write_atomic(path, sink.getvalue())
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _epoch() -> float:
+    return dt.datetime.now(dt.timezone.utc).timestamp()
