@@ -12,7 +12,6 @@ from typing import Any
 
 import yaml
 
-from pipeline.plan import IncrementalConfig
 from transforms.core.clean import CleanConfig
 from transforms.core.dedup import DedupConfig, find_probability
 from transforms.core.entities import TagConfig
@@ -24,6 +23,15 @@ from transforms.core.records import WriteConfig
 
 class ConfigError(ValueError):
     """A configuration mistake, reported before any work starts, naming the key and the file."""
+
+
+@dataclass(frozen=True)
+class IncrementalConfig:
+    """`incremental`: nightly runs over a growing corpus (docs/scheduling.md)."""
+
+    enabled: bool = False
+    reprocess: bool = False
+    lock_stale_after_s: int = 86_400
 
 
 @dataclass(frozen=True)

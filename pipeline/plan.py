@@ -18,15 +18,6 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class IncrementalConfig:
-    """`incremental`: nightly runs over a growing corpus (docs/scheduling.md)."""
-
-    enabled: bool = False
-    reprocess: bool = False
-    lock_stale_after_s: int = 86_400
-
-
-@dataclass(frozen=True)
 class InputFile:
     """One input file as the ledger knows it: where it is and what its content was."""
 

@@ -104,25 +104,19 @@ def _dead_letters(data: dict[str, Any]) -> str:
             f'<td class="n">{item["count"]:,}</td><td><ul>{examples}</ul></td></tr>'
         )
     chart = _bar_chart([(f"{d['stage']}: {d['reason']}", d["count"]) for d in dead], "Dead letters by stage and reason")
-    return (
-        f'<h2>Dead letters</h2><div class="grid">{chart}</div><table><tr><th>stage</th><th>reason</th>'
-        f"<th>count</th><th>examples (id, path, error)</th></tr>{''.join(rows)}</table>"
-    )
+    return _section("Dead letters", [chart], ("stage", "reason", "count", "examples (id, path, error)"), rows)
 
 
 def _cleaning(data: dict[str, Any]) -> str:
     kinds = data["cleaning"]
     if not kinds:
         return "<h2>Cleaning</h2><p>Cleaning changed nothing.</p>"
-    rows = "".join(
+    rows = [
         f'<tr><td><code>{esc(kind)}</code></td><td class="n">{total:,}</td><td class="n">{articles:,}</td></tr>'
         for kind, total, articles in kinds
-    )
+    ]
     chart = _bar_chart([(kind, articles) for kind, _, articles in kinds], "Articles changed, by kind of change")
-    return (
-        f'<h2>Cleaning changes by kind</h2><div class="grid">{chart}</div><table><tr><th>kind</th>'
-        f"<th>changes</th><th>articles</th></tr>{rows}</table>"
-    )
+    return _section("Cleaning changes by kind", [chart], ("kind", "changes", "articles"), rows)
 
 
 def _entities(data: dict[str, Any]) -> str:
@@ -133,19 +127,16 @@ def _entities(data: dict[str, Any]) -> str:
     groups = _bar_chart([(label, n) for label, _, n in labels if n], "Distinct entity groups by label")
     tables = []
     for label, top in data["top_entities"].items():
-        rows = "".join(
+        rows = [
             f'<tr><td>{esc(e["name"])}</td><td class="n">{e["articles"]:,}</td><td class="n">{e["mentions"]:,}'
             f"</td><td><ul>{''.join(_example(i, t) for i, t in e['examples'])}</ul></td></tr>"
             for e in top
-        )
-        tables.append(
-            f"<h3>{esc(label)}</h3><table><tr><th>name</th><th>articles</th><th>mentions</th>"
-            f"<th>example articles</th></tr>{rows}</table>"
-        )
+        ]
+        tables.append(f"<h3>{esc(label)}</h3>" + _table(("name", "articles", "mentions", "example articles"), rows))
     return (
-        f'<h2>Entities</h2><div class="grid">{chart}{groups}</div><h2>Top entity groups per label '
-        f'<span class="muted">(by articles naming them; from the entity index)</span></h2>'
-        f'<div class="grid wide">{"".join(f"<div>{t}</div>" for t in tables)}</div>'
+        _section("Entities", [chart, groups])
+        + '<h2>Top entity groups per label <span class="muted">(by articles naming them; from the entity index)'
+        f'</span></h2><div class="grid wide">{"".join(f"<div>{t}</div>" for t in tables)}</div>'
     )
 
 
@@ -153,23 +144,18 @@ def _languages_and_duplicates(data: dict[str, Any]) -> str:
     parts = []
     languages = data.get("languages")
     if languages:
-        parts.append(
-            f'<h2>Articles per language</h2><div class="grid">{_bar_chart(languages, "Articles per language")}</div>'
-        )
+        parts.append(_section("Articles per language", [_bar_chart(languages, "Articles per language")]))
     duplicates = data.get("duplicates")
     if duplicates:
-        rows = "".join(
+        rows = [
             f'<tr><td class=id>{esc(c["cluster"])}</td><td>{esc(c["kind"])}</td><td class="n">{c["size"]:,}</td>'
             f"<td><ul>{''.join(f'<li><span class=id>{esc(i)}</span> {esc(t)}</li>' for i, t in c['examples'])}"
             "</ul></td></tr>"
             for c in duplicates["clusters"]
-        )
+        ]
         kinds = _bar_chart(list(duplicates["by_kind"].items()), "Duplicate clusters by kind")
-        parts.append(
-            f"<h2>Duplicate clusters</h2><p>{duplicates['articles']:,} articles in {duplicates['count']:,} "
-            f'clusters.</p><div class="grid">{kinds}</div><table><tr><th>cluster</th><th>kind</th><th>size</th>'
-            f"<th>examples</th></tr>{rows}</table>"
-        )
+        intro = f"<p>{duplicates['articles']:,} articles in {duplicates['count']:,} clusters.</p>"
+        parts.append(_section("Duplicate clusters", [kinds], ("cluster", "kind", "size", "examples"), rows, intro))
     return "".join(parts)
 
 
@@ -178,16 +164,15 @@ def _lengths(data: dict[str, Any]) -> str:
     if not lengths["bins"]:
         return ""
     stats = ", ".join(f"{name} {value:,}" for name, value in lengths["stats"].items())
-    sample = "".join(
+    sample = [
         f'<tr><td class=id>{esc(a["id"])}</td><td>{esc(a["title"])}</td><td class="n">{a["chars"]:,}</td>'
         f'<td class="n">{a["entities"]:,}</td></tr>'
         for a in data.get("sample", [])
-    )
-    return (
-        f"<h2>Text length</h2><p>Characters of cleaned text: {esc(stats)}.</p>"
-        f'<div class="grid">{_histogram(lengths["bins"], "Articles by text length (characters)")}</div>'
-        f"<h3>A few articles</h3><table><tr><th>id</th><th>title</th><th>characters</th><th>entities</th></tr>"
-        f"{sample}</table>"
+    ]
+    histogram = _histogram(lengths["bins"], "Articles by text length (characters)")
+    intro = f"<p>Characters of cleaned text: {esc(stats)}.</p>"
+    return _section("Text length", [histogram], intro=intro) + "<h3>A few articles</h3>" + _table(
+        ("id", "title", "characters", "entities"), sample
     )
 
 
@@ -217,6 +202,19 @@ def _flat(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k} {v}" for k, v in value.items())
     return str(value)
+
+
+def _section(
+    title: str, charts: Sequence[str], headers: Sequence[str] = (), rows: Sequence[str] = (), intro: str = ""
+) -> str:
+    """A report section: its heading, an introduction, its charts side by side, then its table if it has one."""
+    table = _table(headers, rows) if headers else ""
+    return f'<h2>{title}</h2>{intro}<div class="grid">{"".join(charts)}</div>{table}'
+
+
+def _table(headers: Sequence[str], rows: Sequence[str]) -> str:
+    head = "".join(f"<th>{header}</th>" for header in headers)
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
 # ---- charts --------------------------------------------------------------------------------------
