@@ -22,6 +22,7 @@ TOP_ENTITIES = 10
 DEAD_EXAMPLES = 3
 SAMPLE_ARTICLES = 5
 DUPLICATE_CLUSTERS = 10
+DUPLICATE_EXAMPLES = 3
 LENGTH_BINS = (0, 500, 1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000)
 log = logging.getLogger(__name__)
 
@@ -82,13 +83,8 @@ class ReportData:
         if record.get("language"):
             self.languages[record["language"]] += 1
         duplicate = record.get("duplicate")
-        if isinstance(duplicate, dict) and duplicate.get("cluster") is not None:
-            cluster = self.clusters.setdefault(
-                str(duplicate["cluster"]), {"size": 0, "kind": duplicate.get("kind"), "examples": []}
-            )
-            cluster["size"] = max(cluster["size"], int(duplicate.get("size") or 0))
-            if len(cluster["examples"]) < 3:
-                cluster["examples"].append((record["id"], record.get("title") or ""))
+        if isinstance(duplicate, dict) and int(duplicate.get("size") or 0) > 1:
+            self._add_to_cluster(record, duplicate)
         entry = (
             record["id"],
             {
@@ -102,6 +98,18 @@ class ReportData:
         if self._records_for_index is not None:
             groups = record.get("entity_groups") or []
             self._records_for_index.append({"id": record["id"], "title": record.get("title"), "entity_groups": groups})
+
+    def _add_to_cluster(self, record: dict[str, Any], duplicate: dict[str, Any]) -> None:
+        """A record of a cluster of two or more: the cluster is `near` if any member is, its examples the
+        smallest ids (the same report whatever order the records come in)."""
+        cluster = self.clusters.setdefault(str(duplicate["cluster"]), {"size": 0, "kind": None, "examples": []})
+        cluster["size"] = max(cluster["size"], int(duplicate["size"]))
+        if duplicate.get("kind") == "near" or cluster["kind"] == "near":
+            cluster["kind"] = "near"
+        elif duplicate.get("kind") == "exact":
+            cluster["kind"] = "exact"
+        examples = [*cluster["examples"], (record["id"], record.get("title") or "")]
+        cluster["examples"] = sorted(examples)[:DUPLICATE_EXAMPLES]
 
     def add_dead_letter(self, record: dict[str, Any]) -> None:
         key = (record.get("stage") or "?", record.get("reason") or "?")
