@@ -17,8 +17,7 @@ from transforms import (
     TagEntities,
     WriteEnriched,
 )
-from transforms.cluster_duplicates import EarlierRuns
-from transforms.strip_corpus_boilerplate import LineLedger
+from transforms.core.store import History
 
 
 @dataclass(frozen=True)
@@ -26,16 +25,15 @@ class Job:
     """One Beam job: the articles of `inputs` enriched into `output`.
 
     `small`: few enough articles that one in-process worker beats starting workers, and the runner can hold
-    waiting articles itself. In incremental runs, `line_ledger` adds earlier runs' lines to the
-    corpus-boilerplate evidence and `earlier` their articles to duplicate detection.
+    waiting articles itself. In incremental runs and watch batches, `history` adds the committed articles to
+    the corpus-boilerplate evidence and to duplicate detection.
     """
 
     config: Config
     inputs: Inputs
     output: str
     small: bool = False
-    line_ledger: LineLedger | None = None
-    earlier: EarlierRuns | None = None
+    history: History | None = None
 
 
 def build_pipeline(pipeline: beam.Pipeline, job: Job, progress: str | None = None) -> None:
@@ -59,9 +57,9 @@ def enrich(pipeline: beam.Pipeline, config: Config, source: beam.PTransform, sin
     temp_root = None if job.small else job.output
     articles, read_dead = pipeline | "ReadArticles" >> source
     cleaned, clean_dead = articles | "CleanArticles" >> CleanArticles(config.clean)
-    boilerplate = StripCorpusBoilerplate(config.clean.corpus_boilerplate, temp_root, job.line_ledger)
+    boilerplate = StripCorpusBoilerplate(config.clean.corpus_boilerplate, temp_root, job.history)
     cleaned = cleaned | "StripCorpusBoilerplate" >> boilerplate
-    duplicates = ClusterDuplicates(config.dedup, job.earlier, temp_root)
+    duplicates = ClusterDuplicates(config.dedup, job.history, temp_root)
     cleaned, duplicate_files = cleaned | "ClusterDuplicates" >> duplicates
     cleaned, language_dead = cleaned | "IdentifyLanguage" >> IdentifyLanguage(config.language)
     tagged, tag_dead = cleaned | "TagEntities" >> TagEntities(config.tag)

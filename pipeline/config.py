@@ -32,6 +32,7 @@ class IncrementalConfig:
     enabled: bool = False
     reprocess: bool = False
     lock_stale_after_s: int = 86_400
+    state: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,87 +1,203 @@
-"""`article-enrich run --incremental`: only new, changed or re-configured inputs, into a run folder committed whole."""
+"""Incremental outputs: runs of only new, changed or re-configured inputs, each committed whole into its folder.
+
+`run --incremental` commits one run; `watch` commits one run per batch of arrived files. Both go through
+`IncrementalOutput`: the output's lock, its corpus store (the ledger and the corpus evidence), and commits.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import os
+import shutil
+import tempfile
 from typing import Any
 
+from apache_beam.io.filesystems import FileSystems
+
 from pipeline.build import Job
-from pipeline.config import Config
-from pipeline.inputs import Inputs, is_small, list_inputs, resolve_input
-from pipeline.job import now, run_job, versions
-from pipeline.plan import Plan, config_fingerprint, ledger_of, plan_run, run_name
+from pipeline.config import Config, ConfigError
+from pipeline.inputs import Inputs, input_files, is_small, listing, resolve_input
+from pipeline.job import deferred_signals, run_job, versions
+from pipeline.plan import Plan, config_fingerprint, manifest_of, plan_run, run_name
 from pipeline.report import report_quietly
-from pipeline.runs import OutputLock, commit, committed_shards, read_manifests, recover
-from transforms.cluster_duplicates import EarlierRuns
+from pipeline.runs import (
+    OutputLock,
+    commit,
+    finish_staged,
+    latest_run,
+    prune,
+    read_manifest,
+    read_manifests,
+    shard_lines,
+    sweep,
+)
+from pipeline.storage import delete_folders, folders_under, write_atomic
 from transforms.core import layout
-from transforms.core.paths import absolute, escape
-from transforms.strip_corpus_boilerplate import LineLedger
+from transforms.core.paths import absolute, escape, is_local
+from transforms.core.store import CorpusStore, History
+
+STORE_FILE = "corpus.sqlite"
+log = logging.getLogger(__name__)
 
 
 def run_incremental(config: Config, beam_args: list[str]) -> dict[str, Any]:
     """Process only new, changed or re-configured inputs into a new `run=…` folder under the output, atomically."""
     assert config.input and config.output
-    given = resolve_input(config.input)
-    (pattern,) = given.patterns
-    output = absolute(config.output).rstrip("/")
-    with OutputLock(output, config.incremental.lock_stale_after_s):
-        recover(output)
-        manifests = read_manifests(output)
-        versions_info = versions(config.tag.model)
-        fingerprint = config_fingerprint(config, versions_info)
-        ledger = ledger_of(manifests)
-        plan = plan_run(list_inputs(pattern), ledger, fingerprint, config.incremental.reprocess)
+    inputs = resolve_input(config.input)
+    (pattern,) = inputs.patterns
+    with IncrementalOutput(config) as output:
+        plan = output.plan(listing(pattern))
         if not plan.process:
             return {
                 "input": pattern,
-                "output": output,
+                "output": output.path,
                 "status": "succeeded",
                 "incremental": plan.report(None),
                 "counts": dict.fromkeys(("inputs", "enriched", "dead_letter", "entities"), 0),
             }
-        name = run_name(dt.datetime.now(dt.timezone.utc), (m["run"] for m in manifests))
-        staging = f"{output}/{layout.STAGING}{name}"
-        inputs = Inputs(tuple(escape(f.uri) for f in plan.process), given.base, pattern)
-        job = Job(
-            config,
-            inputs,
-            staging,
-            small=is_small(f.size for f in plan.process),
-            line_ledger=_line_ledger(config, plan, output, staging),
-            earlier=_earlier_runs(output, plan, ledger),
-        )
-        summary = run_job(job, beam_args)
-        summary.update(output=f"{output}/{name}", incremental=plan.report(name))
-        manifest = {
-            "run": name,
-            "sequence": max((m["sequence"] for m in manifests), default=0) + 1,
-            "committed_at": now(),
-            "fingerprint": fingerprint,
-            "versions": versions_info,
-            "inputs": {f.uri: {"size": f.size, "checksum": f.checksum} for f in plan.process},
-        }
-        commit(output, name, staging, manifest, summary)
+        summary = output.run(plan, inputs.base, pattern, beam_args)
         if config.write.report:
-            report_quietly(output, name)
-        # Again after the commit: worker processes of a killed run can outlive it for a few seconds and
-        # write into its staging folder after the first sweep.
-        recover(output)
+            report_quietly(output.path, summary["incremental"]["run"])
     return summary
 
 
-def _line_ledger(config: Config, plan: Plan, output: str, staging: str) -> LineLedger | None:
-    """Corpus-boilerplate evidence: the committed runs' line keys, less those of inputs processed again.
+class IncrementalOutput:
+    """An incremental output folder held by this process: its lock, its corpus store, and the runs it commits.
 
-    This run writes its own keys into `staging`; the commit keeps them beside its records, and a later run
-    that processes an input again prunes its keys with its records.
+    On entering, what stopped runs left is settled, and the store is brought up to the committed runs (built
+    from their shards if it is new or behind). The store sits in `incremental.state` if given, else in
+    `OUTPUT/_state/` for a local output, else in a temporary folder rebuilt from the output at every start.
     """
-    if not config.clean.corpus_boilerplate.enabled:
-        return None
-    earlier = tuple(committed_shards(output, layout.LINE_KEYS))
-    return LineLedger(earlier, frozenset(item.uri for item in plan.process), staging)
+
+    def __init__(self, config: Config) -> None:
+        assert config.output
+        self.path = absolute(config.output).rstrip("/")
+        self._config = config
+        self._lock = OutputLock(self.path, config.incremental.lock_stale_after_s)
+        self.versions = versions(config.tag.model)
+        self.fingerprint = config_fingerprint(config, self.versions)
+        self._state_folder, self._temporary_state = _state_folder(config, self.path)
+        self.store: CorpusStore | None = None
+
+    def __enter__(self) -> IncrementalOutput:
+        self._lock.__enter__()
+        try:
+            os.makedirs(self._state_folder, exist_ok=True)
+            self.store = CorpusStore(f"{self._state_folder}/{STORE_FILE}")
+            self._catch_up()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.store is not None:
+            self.store.close()
+        if self._temporary_state:
+            shutil.rmtree(self._state_folder, ignore_errors=True)
+        self._lock.__exit__()
+
+    def refresh_lock(self) -> None:
+        self._lock.refresh()
+
+    def plan(self, listed: dict[str, tuple[int, float]]) -> Plan:
+        """What a run must process of the `listed` files ({uri: (size, mtime)}), against the ledger."""
+        ledger = self.store.ledger(listed)
+        files = input_files(listed, ledger)
+        reprocess = self._config.incremental.reprocess
+        plan = plan_run(files, ledger, self.fingerprint, reprocess, known=self.store.known_inputs())
+        # Hashed and found unchanged: the ledger takes their modification time, so the next plan need not hash.
+        touched = {
+            f.uri: f.mtime
+            for f in files
+            if (entry := ledger.get(f.uri)) is not None
+            and entry["mtime"] != f.mtime
+            and (entry["size"], entry["checksum"]) == (f.size, f.checksum)
+        }
+        if touched:
+            self.store.touch(touched)
+        return plan
+
+    def run(self, plan: Plan, base: str, label: str, beam_args: list[str], **job: Any) -> dict[str, Any]:
+        """Run the job over `plan.process` into a staging folder, then commit it as a new `run=…` folder and
+        add it to the store. A failed or interrupted job leaves nothing (KeyboardInterrupt, JobFailed raised)."""
+        runs = self.store.runs()
+        name = run_name(dt.datetime.now(dt.timezone.utc), runs)
+        staging = f"{self.path}/{layout.STAGING}{name}"
+        replaced = frozenset(self.store.ledger([f.uri for f in plan.process]))
+        inputs = Inputs(tuple(escape(f.uri) for f in plan.process), base, label)
+        history = History(self.store.path, replaced, staging)
+        config = job.pop("config", self._config)
+        small = is_small(f.size for f in plan.process)
+        try:
+            summary = run_job(
+                Job(config, inputs, staging, small=small, history=history),
+                beam_args,
+                output=f"{self.path}/{name}",
+                incremental=plan.report(name),
+                **job,
+            )
+        except BaseException:
+            _abandon(self.path, staging)
+            raise
+        manifest = manifest_of(name, max(runs.values(), default=0) + 1, self.fingerprint, self.versions, plan)
+        with deferred_signals():
+            commit(self.path, name, staging, manifest, summary)
+            self._apply(read_manifest(self.path, name))
+        return summary
+
+    def _catch_up(self) -> None:
+        """Settle stopped runs' staging folders, then apply to the store every committed run it lacks."""
+        store = self.store
+        finished = finish_staged(self.path)
+        if store.meta("output") != self.path:
+            store.reset()
+            store.set_meta("output", self.path)
+        latest = latest_run(self.path) if FileSystems.exists(f"{self.path}/{layout.LATEST}") else None
+        if finished or latest != store.last_run():
+            manifests = read_manifests(self.path)
+            committed = {m["run"] for m in manifests}
+            if set(store.runs()) - committed:
+                log.warning("the corpus store %s does not match %s: rebuilding it", store.path, self.path)
+                store.reset()
+                store.set_meta("output", self.path)
+            if not store.runs():
+                sweep(self.path)
+            for manifest in manifests:
+                self._apply(manifest)
+            if manifests and latest != manifests[-1]["run"]:
+                write_atomic(f"{self.path}/{layout.LATEST}", (manifests[-1]["run"] + "\n").encode("utf-8"))
+        self._prune()
+
+    def _apply(self, manifest: dict[str, Any]) -> None:
+        lines = shard_lines(self.path, manifest, layout.LINE_KEYS)
+        signatures = shard_lines(self.path, manifest, layout.SIGNATURES)
+        self.store.apply_run(manifest, lines, signatures)
+        self._prune()
+
+    def _prune(self) -> None:
+        """Remove from older runs the records of inputs a later run processed again."""
+        for run, uris in self.store.pending_prunes().items():
+            prune(self.path, run, uris)
+            self.store.pruned([run])
 
 
-def _earlier_runs(output: str, plan: Plan, ledger: dict[str, dict[str, Any]]) -> EarlierRuns:
-    """The signature shards of committed runs, and the inputs this run processes again (skip their old ones)."""
-    reprocessed = frozenset(f.uri for f in plan.process if f.uri in ledger)
-    return EarlierRuns(tuple(committed_shards(output, layout.SIGNATURES)), reprocessed)
+def _abandon(output: str, staging: str) -> None:
+    """Delete what a job that did not finish left in its staging folder."""
+    try:
+        delete_folders(folders_under(output, (staging.rsplit("/", 1)[-1],)))
+    except Exception as error:  # noqa: BLE001 - the next start removes it; the job's own error matters more
+        log.warning("could not remove %s (%s: %s)", staging, type(error).__name__, error)
+
+
+def _state_folder(config: Config, output: str) -> tuple[str, bool]:
+    """Where the corpus store lives, and whether that folder is this process's temporary one."""
+    named = config.incremental.state
+    if named is not None:
+        if not is_local(named):
+            raise ConfigError(f"incremental.state: {named!r} must be a local folder (the store is an SQLite file)")
+        return os.path.abspath(named), False
+    if is_local(output):
+        return f"{output}/{layout.STATE}", False
+    return tempfile.mkdtemp(prefix="article-enrich-state-"), True

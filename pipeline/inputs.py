@@ -7,6 +7,7 @@ import hashlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
@@ -84,14 +85,24 @@ def holds_archives(patterns: Sequence[str]) -> bool:
     return False
 
 
-def list_inputs(pattern: str) -> list[InputFile]:
-    """Every article file matching `pattern`, with size and content checksum."""
-    files = [
-        InputFile(meta.path, meta.size_in_bytes, checksum(meta.path))
+def listing(pattern: str) -> dict[str, tuple[int, float]]:
+    """uri -> (size, modification time) of every article file matching `pattern`."""
+    return {
+        meta.path: (meta.size_in_bytes, meta.last_updated_in_seconds)
         for meta in matching(pattern)
         if article_format(meta.path) is not None
-    ]
-    return sorted(files, key=lambda f: f.uri)
+    }
+
+
+def input_files(listed: dict[str, tuple[int, float]], ledger: dict[str, dict[str, Any]]) -> list[InputFile]:
+    """The listed files with their content checksums: read from the ledger where the size and modification time
+    are the ones it has (as rsync and make judge a file unchanged), computed from the content otherwise."""
+    files = []
+    for uri, (size, mtime) in sorted(listed.items()):
+        entry = ledger.get(uri)
+        known = entry is not None and (entry["size"], entry["mtime"]) == (size, mtime)
+        files.append(InputFile(uri, size, entry["checksum"] if known else checksum(uri), mtime))
+    return files
 
 
 def checksum(uri: str) -> str:

@@ -66,6 +66,19 @@ def interrupted_by_signals() -> Iterator[None]:
 
 
 @contextmanager
+def deferred_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the block has run (a commit is never cut in half), then interrupt."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    with stop_signals_handled_by(lambda signum, _frame: received.append(signum)):
+        yield
+    if received:
+        raise Interrupted(received[0])
+
+
+@contextmanager
 def stop_signals_handled_by(handler: Callable[[int, object], None]) -> Iterator[None]:
     """`handler` takes SIGINT and SIGTERM while the block runs (in the main thread); the previous ones after."""
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -24,6 +24,7 @@ class InputFile:
     uri: str
     size: int
     checksum: str
+    mtime: float | None = None
 
 
 @dataclass(frozen=True)
@@ -56,19 +57,18 @@ def config_fingerprint(config: Config, versions_info: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode("utf-8")).hexdigest()[:20]
 
 
-def ledger_of(manifests: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """uri -> {size, checksum, fingerprint, run} from the latest committed run that processed it."""
-    ledger: dict[str, dict[str, Any]] = {}
-    for manifest in sorted(manifests, key=manifest_order):
-        for uri, entry in manifest["inputs"].items():
-            ledger[uri] = {**entry, "fingerprint": manifest["fingerprint"], "run": manifest["run"]}
-    return ledger
-
-
 def plan_run(
-    inputs: Iterable[InputFile], ledger: dict[str, dict[str, Any]], fingerprint: str, reprocess: bool = False
+    inputs: Iterable[InputFile],
+    ledger: dict[str, dict[str, Any]],
+    fingerprint: str,
+    reprocess: bool = False,
+    known: int | None = None,
 ) -> Plan:
-    """Process exactly the inputs that are new, changed, or were processed with another fingerprint (or all)."""
+    """Process exactly the inputs that are new, changed, or were processed with another fingerprint (or all).
+
+    `ledger`: uri -> {size, checksum, fingerprint} of the committed inputs among `inputs` (or all of them);
+    `known`: how many inputs the ledger holds in all, to count those gone from the listing.
+    """
     process, processed, skipped = [], Counter(), Counter()
     seen = set()
     for item in inputs:
@@ -87,15 +87,8 @@ def plan_run(
             continue
         processed[reason] += 1
         process.append(item)
-    return Plan(tuple(process), dict(processed), dict(skipped), len(set(ledger) - seen))
-
-
-def superseded(manifests: Iterable[dict[str, Any]]) -> dict[str, set[str]]:
-    """run -> the uris it committed that a later committed run processed again (its records are stale)."""
-    manifests = list(manifests)
-    owners = {uri: entry["run"] for uri, entry in ledger_of(manifests).items()}
-    stale = {m["run"]: {uri for uri in m["inputs"] if owners[uri] != m["run"]} for m in manifests}
-    return {run: uris for run, uris in stale.items() if uris}
+    gone = (len(ledger) if known is None else known) - len(seen & set(ledger))
+    return Plan(tuple(process), dict(processed), dict(skipped), gone)
 
 
 def run_name(now: dt.datetime, taken: Iterable[str]) -> str:
@@ -124,3 +117,17 @@ def lock_is_stale(
 
 def manifest_order(manifest: dict[str, Any]) -> tuple[int, str]:
     return manifest["sequence"], manifest["run"]
+
+
+def manifest_of(
+    name: str, sequence: int, fingerprint: str, versions_info: dict[str, Any], plan: Plan
+) -> dict[str, Any]:
+    """A run's manifest (less its shards, which its commit adds): what it processed, with what."""
+    return {
+        "run": name,
+        "sequence": sequence,
+        "committed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "fingerprint": fingerprint,
+        "versions": versions_info,
+        "inputs": {f.uri: {"size": f.size, "checksum": f.checksum, "mtime": f.mtime} for f in plan.process},
+    }

@@ -14,7 +14,7 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
-from pipeline.plan import lock_is_stale, manifest_order, superseded
+from pipeline.plan import lock_is_stale, manifest_order
 from pipeline.storage import delete_folders, folders_under, json_bytes, matching, read_bytes, read_json, write_atomic
 from transforms.core import layout
 from transforms.core.paths import is_local
@@ -48,14 +48,40 @@ def committed_shards(output: str, prefix: str = layout.ENRICHED, suffix: str = l
     ]
 
 
-def recover(output: str) -> None:
-    """Remove what killed runs left (staging folders, runs without manifest, temp files); finish pruning."""
+def finish_staged(output: str, keep: str | None = None) -> bool:
+    """Settle the staging folders (`_tmp-run=…/`) that stopped runs left, except `keep`: a run whose manifest
+    was written is committed, and only its staging goes; any other leaves nothing, not even the shards it
+    moved into `run=…/` before it stopped. True if a committed run's commit was finished here.
+
+    A run stages in `_tmp-run=…/` and deletes it only after its manifest and `latest`, so this lists only the
+    staging folders, not the runs.
+    """
+    finished = False
+    staged = folders_under(output, (layout.STAGING + layout.RUN,))
+    for folder, files in staged.items():
+        name = folder.rsplit("/", 1)[-1].removeprefix(layout.STAGING)
+        if name == keep:
+            continue
+        run = f"{output}/{name}"
+        if FileSystems.exists(f"{run}/{layout.MANIFEST}"):
+            finished = True
+        else:
+            log.warning("removing %s and %s, left by a run stopped before its commit", folder, run)
+            delete_folders(folders_under(output, (name,)))
+        delete_folders({folder: files})
+    temps = [meta.path for meta in matching(f"{output}/{layout.STAGING}*") if meta.path.rsplit("/", 1)[0] == output]
+    if temps:
+        FileSystems.delete(temps)
+    return finished
+
+
+def sweep(output: str) -> None:
+    """Remove every folder and temporary file of a run that never committed, whichever way it stopped: the
+    full listing, for output folders written before staging folders marked every unfinished commit."""
     committed = {m["run"] for m in read_manifests(output)}
     runs = folders_under(output, (layout.RUN, layout.STAGING + layout.RUN))
     doomed = {folder: files for folder, files in runs.items() if folder.rsplit("/", 1)[-1] not in committed}
-    patterns = (f"{output}/{layout.RUN}*/{layout.STAGING}*", f"{output}/{layout.STAGING}*")
-    temps = [meta.path for pattern in patterns for meta in matching(pattern)]
-    temps = [path for path in temps if path.rsplit("/", 2)[-2] in committed or path.rsplit("/", 1)[0] == output]
+    temps = [meta.path for meta in matching(f"{output}/{layout.RUN}*/{layout.STAGING}*")]
     if doomed or temps:
         log.warning(
             "removing %d uncommitted run folders and %d temp files left by killed runs", len(doomed), len(temps)
@@ -63,26 +89,36 @@ def recover(output: str) -> None:
         delete_folders(doomed)
         if temps:
             FileSystems.delete(temps)
-    prune_superseded(output, read_manifests(output))
 
 
-def prune_superseded(output: str, manifests: list[dict[str, Any]]) -> int:
-    """Drop from older runs the records of inputs a later run re-processed; then from their manifests."""
-    pruned = 0
-    by_run = {m["run"]: m for m in manifests}
-    for run, uris in superseded(manifests).items():
-        manifest = by_run[run]
-        everything = uris == set(manifest["inputs"])
-        for shard in manifest["shards"]:
-            if layout.is_record_shard(shard):
-                _rewrite_without(f"{output}/{run}/{shard}", uris, everything)
-            elif shard.endswith(layout.PARQUET):
-                _rewrite_parquet_without(f"{output}/{run}/{shard}", uris)
-        remaining = {uri: entry for uri, entry in manifest["inputs"].items() if uri not in uris}
-        updated = {**manifest, "inputs": remaining, "superseded": manifest.get("superseded", 0) + len(uris)}
-        write_atomic(f"{output}/{run}/{layout.MANIFEST}", json_bytes(updated))
-        pruned += len(uris)
-    return pruned
+def read_manifest(output: str, run: str) -> dict[str, Any]:
+    return read_json(f"{output}/{run}/{layout.MANIFEST}")
+
+
+def shard_lines(output: str, manifest: dict[str, Any], prefix: str) -> Iterator[bytes]:
+    """The lines of a committed run's `prefix-*.jsonl` shards."""
+    for shard in manifest["shards"]:
+        if layout.is_shard_of(shard, prefix):
+            yield from read_bytes(f"{output}/{manifest['run']}/{shard}").splitlines()
+
+
+def prune(output: str, run: str, uris: set[str]) -> int:
+    """Drop from `run` the records of `uris`, which a later run processed again: from its record shards, its
+    Parquet shards, then its manifest. Pruning again what is pruned changes nothing."""
+    manifest = read_manifest(output, run)
+    uris = uris & set(manifest["inputs"])
+    if not uris:
+        return 0
+    everything = uris == set(manifest["inputs"])
+    for shard in manifest["shards"]:
+        if layout.is_record_shard(shard):
+            _rewrite_without(f"{output}/{run}/{shard}", uris, everything)
+        elif shard.endswith(layout.PARQUET):
+            _rewrite_parquet_without(f"{output}/{run}/{shard}", uris)
+    remaining = {uri: entry for uri, entry in manifest["inputs"].items() if uri not in uris}
+    updated = {**manifest, "inputs": remaining, "superseded": manifest.get("superseded", 0) + len(uris)}
+    write_atomic(f"{output}/{run}/{layout.MANIFEST}", json_bytes(updated))
+    return len(uris)
 
 
 def commit(output: str, name: str, staging: str, manifest: dict[str, Any], summary: dict[str, Any]) -> None:
@@ -105,7 +141,12 @@ class OutputLock:
     def __init__(self, output: str, stale_after_s: int) -> None:
         self._path = f"{output}/{layout.LOCK}"
         self._stale_after_s = stale_after_s
-        self._info = {"pid": os.getpid(), "host": socket.gethostname(), "token": uuid.uuid4().hex}
+        self._info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "token": uuid.uuid4().hex,
+            "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        }
 
     def __enter__(self) -> OutputLock:
         for _ in range(2):
@@ -129,9 +170,12 @@ class OutputLock:
         if holder is not None and holder.get("token") == self._info["token"]:
             FileSystems.delete([self._path])
 
+    def refresh(self) -> None:
+        """Tell other hosts that the holder is alive (a watcher holds the lock for days)."""
+        write_atomic(self._path, json_bytes({**self._info, "created": _epoch()}))
+
     def _try_create(self) -> bool:
-        started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        info = json_bytes({**self._info, "created": _epoch(), "started_at": started})
+        info = json_bytes({**self._info, "created": _epoch()})
         if is_local(self._path):
             os.makedirs(os.path.dirname(self._path), exist_ok=True)
             try:

@@ -57,15 +57,25 @@ def json_bytes(value: Any) -> bytes:
 
 def folders_under(folder: str, prefixes: tuple[str, ...]) -> dict[str, list[str]]:
     """The folders in `folder` whose names start with one of `prefixes`, each with every file below it, on
-    any Beam filesystem (local folders can be empty; object stores have folders only as names of files)."""
+    any Beam filesystem (local folders can be empty; object stores have folders only as names of files).
+
+    Only those folders are listed: locally their own trees, on object stores the keys under their prefix.
+    """
     folder = folder.rstrip("/")
+    if is_local(folder):
+        if not os.path.isdir(folder):
+            return {}
+        entries = (e for e in os.scandir(folder) if e.is_dir(follow_symlinks=False) and e.name.startswith(prefixes))
+        return {f"{folder}/{e.name}": _files_below(f"{folder}/{e.name}") for e in entries}
     found: dict[str, list[str]] = {}
-    if is_local(folder) and os.path.isdir(folder):
-        found = {f"{folder}/{e.name}": [] for e in os.scandir(folder) if e.is_dir() and e.name.startswith(prefixes)}
     for prefix in prefixes:
         for meta in matching(f"{folder}/{prefix}*/**"):
             found.setdefault(meta.path[: meta.path.index("/", len(folder) + 1)], []).append(meta.path)
     return found
+
+
+def _files_below(folder: str) -> list[str]:
+    return sorted(os.path.join(parent, name) for parent, _, names in os.walk(folder) for name in names)
 
 
 def delete_folders(folders: Mapping[str, Sequence[str]]) -> None:

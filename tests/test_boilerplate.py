@@ -21,8 +21,8 @@ from transforms.core.boilerplate import (
     strip_repeated,
     unpacked_counts,
 )
+from transforms.core.store import CorpusStore, History
 from transforms.core.types import Article, Source
-from transforms.strip_corpus_boilerplate import LineLedger
 
 
 def _article(name: str, text: str, url: str | None = None) -> Article:
@@ -88,27 +88,26 @@ def test_articles_are_held_in_files_until_counted_then_the_files_are_deleted(tmp
     assert list(tmp_path.iterdir()) == []
 
 
-def test_earlier_runs_line_keys_are_evidence_and_this_runs_are_written(tmp_path):
+def test_committed_articles_line_keys_are_evidence_and_this_jobs_are_written(tmp_path):
     earlier = [_article(f"blog/{i}.txt", f"Old story {i}.\n\nGo Back to Top.") for i in range(3)]
-    ledger_file = tmp_path / "corpus-lines-00000-of-00001.jsonl"
-    ledger_file.write_text(
-        "".join(
-            json.dumps({"source": {"uri": a.source.uri}, "lines": sorted(distinct_line_keys(a))}) + "\n"
-            for a in earlier
-        ),
-        encoding="utf-8",
-    )
+    lines = [json.dumps({"source": {"uri": a.source.uri}, "lines": sorted(distinct_line_keys(a))}) for a in earlier]
+    store = CorpusStore(str(tmp_path / "corpus.sqlite"))
+    inputs = {a.source.uri: {"size": 1, "checksum": "x"} for a in earlier}
+    store.apply_run({"run": "run=a", "sequence": 1, "fingerprint": "f", "inputs": inputs}, lines, [])
+    store.close()
     articles = [_article("blog/new.txt", "A new story.\n\nGo Back to Top."), _article("blog/x.txt", "Only this.")]
-    # blog/2.txt is processed again by this run: its earlier keys are not evidence, so the line is in 3 articles.
-    ledger = LineLedger((str(ledger_file),), frozenset({"/c/blog/2.txt"}), str(tmp_path / "run"))
+    # blog/2.txt is processed again by this job: its committed keys are not evidence, so the line is in 3 articles.
+    history = History(str(tmp_path / "corpus.sqlite"), frozenset({"/c/blog/2.txt"}), str(tmp_path / "run"))
     with TestPipeline() as p:
         config = CorpusBoilerplateConfig(min_articles=4)
-        stripped = p | beam.Create(articles) | StripCorpusBoilerplate(config, str(tmp_path), ledger)
-        assert_that(stripped | beam.Map(lambda a: a.text), equal_to(["A new story.\n\nGo Back to Top.", "Only this."]))
+        stripped = p | beam.Create(articles) | StripCorpusBoilerplate(config, str(tmp_path), history)
+        expected = ["A new story.\n\nGo Back to Top.", "Only this."]
+        assert_that(stripped | beam.Map(lambda a: a.text), equal_to(expected), label="BelowTheThreshold")
     with TestPipeline() as p:
         config = CorpusBoilerplateConfig(min_articles=3)
-        stripped = p | beam.Create(articles) | StripCorpusBoilerplate(config, str(tmp_path), ledger)
-        assert_that(stripped | beam.Map(lambda a: a.text), equal_to(["A new story.", "Only this."]))
+        stripped = p | beam.Create(articles) | StripCorpusBoilerplate(config, str(tmp_path), history)
+        expected = ["A new story.", "Only this."]
+        assert_that(stripped | beam.Map(lambda a: a.text), equal_to(expected), label="AtTheThreshold")
     shards = (tmp_path / "run").glob("corpus-lines-*.jsonl")
     written = [json.loads(line) for path in shards for line in path.read_text().splitlines()]
     assert sorted((r["source"]["uri"], r["lines"]) for r in written) == sorted(

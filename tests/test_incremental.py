@@ -18,8 +18,8 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.config import load_config
-from pipeline.plan import InputFile, config_fingerprint, ledger_of, lock_is_stale, plan_run, run_name, superseded
-from pipeline.runs import OutputLock, RunLocked, committed_shards, recover
+from pipeline.plan import InputFile, config_fingerprint, lock_is_stale, plan_run, run_name
+from pipeline.runs import OutputLock, RunLocked, committed_shards, finish_staged, prune
 from transforms.core.layout import LINE_KEYS
 
 from .conftest import ROOT
@@ -33,35 +33,23 @@ def manifest(run: str, sequence: int, inputs: dict[str, tuple[int, str]], finger
 
 
 def test_plan_processes_new_changed_and_reconfigured_inputs_only():
-    ledger = ledger_of(
-        [
-            manifest("run=b", 2, {"/c/a.txt": (5, "x2")}, fingerprint="new"),
-            manifest("run=a", 1, {"/c/a.txt": (4, "x1"), "/c/b.txt": (3, "y"), "/c/gone.txt": (1, "z")}),
-            manifest("run=c", 3, {"/c/d.txt": (2, "w")}, fingerprint="new"),
-        ]
-    )
-    assert ledger["/c/a.txt"]["run"] == "run=b"
+    ledger = {
+        "/c/a.txt": {"size": 5, "checksum": "x2", "fingerprint": "new"},
+        "/c/b.txt": {"size": 3, "checksum": "y", "fingerprint": "fp"},
+        "/c/d.txt": {"size": 2, "checksum": "w", "fingerprint": "new"},
+    }
     inputs = [
-        InputFile("/c/a.txt", 5, "x2"),  # unchanged since run=b
+        InputFile("/c/a.txt", 5, "x2"),  # unchanged
         InputFile("/c/b.txt", 3, "y"),  # same content, but processed with fingerprint "fp"
         InputFile("/c/d.txt", 2, "w2"),  # content changed
         InputFile("/c/e.txt", 9, "v"),  # new
     ]
-    plan = plan_run(inputs, ledger, "new")
+    plan = plan_run(inputs, ledger, "new", known=4)
     assert [f.uri for f in plan.process] == ["/c/b.txt", "/c/d.txt", "/c/e.txt"]
     assert plan.processed == {"reconfigured": 1, "changed": 1, "new": 1}
     assert (plan.skipped, plan.gone) == ({"unchanged": 1}, 1)
     assert plan_run(inputs[:1], ledger, "new").process == ()
     assert plan_run(inputs[:1], ledger, "new", reprocess=True).processed == {"reprocess": 1}
-
-
-def test_superseded_names_the_older_runs_records_of_reprocessed_inputs():
-    runs = [
-        manifest("run=a", 1, {"/c/a.txt": (1, "1"), "/c/b.txt": (1, "1")}),
-        manifest("run=b", 2, {"/c/a.txt": (2, "2")}),
-        manifest("run=c", 3, {"/c/a.txt": (3, "3"), "/c/c.txt": (1, "1")}),
-    ]
-    assert superseded(runs) == {"run=a": {"/c/a.txt"}, "run=b": {"/c/a.txt"}}
 
 
 def test_fingerprint_changes_with_model_and_cleaning_but_not_batch_size():
@@ -99,47 +87,42 @@ def test_a_live_lock_refuses_and_a_dead_ones_is_taken_over(tmp_path):
     assert not lock.exists()
 
 
-def test_recover_removes_uncommitted_runs_and_prunes_superseded_records(tmp_path):
-    def record(uri: str, text: str) -> str:
-        return json.dumps({"id": uri, "source": {"uri": uri}, "text": text}) + "\n"
+def test_staging_of_a_stopped_run_is_settled_whether_it_committed_or_not(tmp_path):
+    committed, cut = tmp_path / "run=a", tmp_path / "run=b"
+    for run in (committed, cut):
+        run.mkdir()
+        (run / "enriched-00000-of-00001.jsonl").write_text("{}\n")
+        (tmp_path / f"_tmp-{run.name}" / "beam-temp-enriched-1").mkdir(parents=True)
+    (committed / "_manifest.json").write_text(json.dumps(manifest("run=a", 1, {})))  # stopped after its commit point
+    (tmp_path / "_tmp-latest").write_text("run=a")
+    (tmp_path / "_tmp-run=c").mkdir()  # stopped before writing anything
 
-    old, new = tmp_path / "run=a", tmp_path / "run=b"
-    for folder, text in ((old, "old"), (new, "new")):
-        folder.mkdir()
-        (folder / "enriched-00000-of-00001.jsonl").write_text(record("/c/x.txt", text) + record(f"/c/{text}.txt", text))
-    (old / "_manifest.json").write_text(
-        json.dumps(
-            {
-                **manifest("run=a", 1, {"/c/x.txt": (1, "1"), "/c/old.txt": (1, "1")}),
-                "shards": ["enriched-00000-of-00001.jsonl"],
-            }
-        )
+    assert finish_staged(str(tmp_path)) is True
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run=a"]
+    assert sorted(p.name for p in committed.iterdir()) == ["_manifest.json", "enriched-00000-of-00001.jsonl"]
+    assert finish_staged(str(tmp_path)) is False
+
+
+def test_prune_drops_the_records_of_reprocessed_inputs_once(tmp_path):
+    def record(uri: str) -> str:
+        return json.dumps({"id": uri, "source": {"uri": uri}}) + "\n"
+
+    run = tmp_path / "run=a"
+    run.mkdir()
+    (run / "enriched-00000-of-00001.jsonl").write_text(record("/c/x.txt") + record("/c/y.txt"))
+    (run / "entities-00000-of-00001.jsonl").write_text('{"name": "Geneva"}\n')
+    shards = ["enriched-00000-of-00001.jsonl", "entities-00000-of-00001.jsonl"]
+    (run / "_manifest.json").write_text(
+        json.dumps({**manifest("run=a", 1, {"/c/x.txt": (1, "1"), "/c/y.txt": (1, "1")}), "shards": shards})
     )
-    (new / "_manifest.json").write_text(
-        json.dumps(
-            {
-                **manifest("run=b", 2, {"/c/x.txt": (2, "2"), "/c/new.txt": (1, "1")}),
-                "shards": ["enriched-00000-of-00001.jsonl"],
-            }
-        )
-    )
-    killed = tmp_path / "run=c"  # shards moved in, manifest never written
-    killed.mkdir()
-    (killed / "enriched-00000-of-00001.jsonl").write_text(record("/c/x.txt", "partial"))
-    (tmp_path / "_tmp-run=d" / "beam-temp-enriched-1").mkdir(parents=True)
-    (new / "_tmp-enriched-00000-of-00001.jsonl").write_text("half")
 
-    recover(str(tmp_path))
-
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["run=a", "run=b"]
-    assert sorted(p.name for p in new.iterdir()) == ["_manifest.json", "enriched-00000-of-00001.jsonl"]
-    texts = [
-        json.loads(line)["text"]
-        for shard in committed_shards(str(tmp_path))
-        for line in Path(shard).read_text().splitlines()
-    ]
-    assert sorted(texts) == ["new", "new", "old"]
-    assert set(json.loads((old / "_manifest.json").read_text())["inputs"]) == {"/c/old.txt"}
+    assert prune(str(tmp_path), "run=a", {"/c/x.txt", "/c/elsewhere.txt"}) == 1
+    assert prune(str(tmp_path), "run=a", {"/c/x.txt"}) == 0
+    assert (run / "enriched-00000-of-00001.jsonl").read_text() == record("/c/y.txt")
+    assert (run / "entities-00000-of-00001.jsonl").read_text() == '{"name": "Geneva"}\n'
+    updated = json.loads((run / "_manifest.json").read_text())
+    assert (set(updated["inputs"]), updated["superseded"]) == ({"/c/y.txt"}, 1)
 
 
 # ---- end to end, with the tiny model ------------------------------------------------------------
@@ -277,5 +260,5 @@ def test_a_run_killed_mid_way_leaves_nothing_and_the_next_run_does_its_work(tmp_
     assert incremental(corpus, output, tiny_model) == 0
     assert last_summary(output)["incremental"]["processed"] == {"new": 24, "changed": 3}
     records = assert_dataset_is_exact(output, corpus)
-    assert sorted(p.name for p in output.iterdir() if not p.name.startswith("run=")) == ["latest"]
+    assert sorted(p.name for p in output.iterdir() if not p.name.startswith("run=")) == ["_state", "latest"]
     assert {e["text"] for r in records if r["source"]["path"] == "a001.txt" for e in r["entities"]} == {"Budapest"}

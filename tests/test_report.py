@@ -181,26 +181,24 @@ def test_progress_monitor_shows_a_bar_on_a_terminal_and_lines_otherwise(stream):
 def test_superseded_records_leave_an_older_runs_parquet_too(tmp_path):
     import pyarrow.parquet as pq
 
-    from pipeline.runs import prune_superseded
+    from pipeline.runs import prune
 
-    old, new = tmp_path / "run=1", tmp_path / "run=2"
+    old = tmp_path / "run=1"
     old.mkdir()
     records = [_record("a", [("ORG", "Acme", 1)]), _record("b", [])]
     pq.write_table(pa.Table.from_pylist([parquet_row(r) for r in records], schema=ENRICHED), old / "enriched-0.parquet")
     (old / "enriched-0.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     (old / "entities-0.jsonl").write_text('{"name": "Acme"}\n', encoding="utf-8")
     entry = {"size": 9, "checksum": "x"}
-    manifests = [
-        {
-            "run": old.name,
-            "sequence": 1,
-            "fingerprint": "f",
-            "inputs": {"/c/a.txt": entry, "/c/b.txt": entry},
-            "shards": ["enriched-0.jsonl", "enriched-0.parquet", "entities-0.jsonl"],
-        },
-        {"run": new.name, "sequence": 2, "fingerprint": "f", "inputs": {"/c/a.txt": entry}, "shards": []},
-    ]
-    assert prune_superseded(str(tmp_path), manifests) == 1
+    manifest = {
+        "run": old.name,
+        "sequence": 1,
+        "fingerprint": "f",
+        "inputs": {"/c/a.txt": entry, "/c/b.txt": entry},
+        "shards": ["enriched-0.jsonl", "enriched-0.parquet", "entities-0.jsonl"],
+    }
+    (old / "_manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert prune(str(tmp_path), old.name, {"/c/a.txt"}) == 1
     assert [row["id"] for row in pq.read_table(old / "enriched-0.parquet").to_pylist()] == ["b"]
     assert [json.loads(line)["id"] for line in (old / "enriched-0.jsonl").read_text().splitlines()] == ["b"]
     assert (old / "entities-0.jsonl").read_text() == '{"name": "Acme"}\n'  # an index line names no input

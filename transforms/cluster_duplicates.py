@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
@@ -24,7 +22,8 @@ from transforms.core.dedup import (
     shard_pairs,
     signatures,
 )
-from transforms.core.records import dropped_record, signature_from_record, signature_record, to_json_line
+from transforms.core.records import dropped_record, signature_record, to_json_line
+from transforms.core.store import History, StoreReader
 from transforms.core.types import Article, Duplicate
 from transforms.hold_articles import HoldArticles
 from transforms.metrics import count
@@ -36,14 +35,6 @@ BAND_SHARDS = 256
 BAND_BATCH = 512
 
 
-@dataclass(frozen=True)
-class EarlierRuns:
-    """An incremental run's view of earlier runs: their signature files, and the inputs processed again now."""
-
-    paths: tuple[str, ...] = ()
-    reprocessed: frozenset[str] = frozenset()
-
-
 class ClusterDuplicates(beam.PTransform):
     """Give every article its `duplicate`; returns (articles, {file prefix: JSON lines}).
 
@@ -51,17 +42,18 @@ class ClusterDuplicates(beam.PTransform):
     from their signatures by group-by-key steps: exact groups by text key, candidate pairs by LSH band,
     pairs verified on exact 5-gram Jaccard, then clusters over the verified pairs in one step whose memory
     grows with the duplicates, not the corpus (docs/dedup.md). With `drop`, copies go to `duplicates-*.jsonl`
-    instead of on; with `earlier` (incremental runs), new articles are also compared with earlier runs'
-    articles, and this run's signatures are written to `signatures-*.jsonl` for later runs. With `temp_root`,
-    the articles wait in files there (HoldArticles) instead of in the runner.
+    instead of on; with a `history` (incremental runs), new articles are also compared with the committed
+    articles that share a key with them (looked up in its store), and this job's signatures are written to
+    `signatures-*.jsonl` for later runs. With `temp_root`, the articles wait in files there (HoldArticles)
+    instead of in the runner.
     """
 
     def __init__(
-        self, config: DedupConfig, earlier: EarlierRuns | None = None, temp_root: str | None = None
+        self, config: DedupConfig, history: History | None = None, temp_root: str | None = None
     ) -> None:
         super().__init__()
         self._config = config
-        self._earlier = earlier
+        self._history = history
         self._temp_root = temp_root
 
     def expand(self, articles):
@@ -72,10 +64,14 @@ class ClusterDuplicates(beam.PTransform):
             | "Batch" >> beam.BatchElements(min_batch_size=SIGNATURE_BATCH, max_batch_size=SIGNATURE_BATCH)
             | "Signatures" >> beam.FlatMap(_signatures, self._config)
         )
-        if self._earlier is not None and self._earlier.paths:
-            earlier = articles.pipeline | "EarlierSignatures" >> _EarlierSignatures(self._earlier)
+        if self._history is not None:
             keys = signatures | "NewKeys" >> beam.FlatMap(lambda sig: (sig.text_key, *sig.bands))
-            earlier = earlier | "SharingAKey" >> beam.ParDo(_SharesAKeyFn(), keys=beam.pvalue.AsIter(keys))
+            earlier = (
+                articles.pipeline
+                | "Store" >> beam.Create([self._history.store])
+                | "EarlierSignatures"
+                >> beam.ParDo(_EarlierSignaturesFn(self._history.replaced), keys=beam.pvalue.AsIter(keys))
+            )
             signatures = (signatures, earlier) | "WithEarlierRuns" >> beam.Flatten()
         groups = (
             signatures
@@ -92,7 +88,7 @@ class ClusterDuplicates(beam.PTransform):
         )
         edges = (signatures, candidates) | "VerifyPairs" >> _VerifyPairs(self._config.threshold)
         clusters = (edges, groups) | "Clusters" >> _Clusters()
-        keep = self._earlier is not None
+        keep = self._history is not None
         if self._temp_root is not None:
             articles = articles | "HoldArticles" >> HoldArticles(self._temp_root, until=clusters)
         annotated = (
@@ -125,32 +121,22 @@ def _exact_groups(text_nodes: tuple[str, Iterable[tuple]]) -> Iterator[list[Node
         yield members
 
 
-@beam.ptransform_fn
-def _EarlierSignatures(pbegin: beam.pvalue.PBegin, earlier: EarlierRuns):
-    """The signatures earlier runs kept, except those of inputs this run processes again."""
-    return (
-        pbegin
-        | "Paths" >> beam.Create(earlier.paths)
-        | "Read" >> beam.io.ReadAllFromText()
-        | "Parse" >> beam.Map(lambda line: signature_from_record(json.loads(line)))
-        | "SkipReprocessed" >> beam.Filter(lambda sig, reprocessed: sig.uri not in reprocessed, earlier.reprocessed)
-    )
+class _EarlierSignaturesFn(beam.DoFn):
+    """The committed articles sharing the text key or a band key with one of this job's (`keys`): the rest cannot
+    pair with any. Read once, on one worker, for all of the job's keys (a few dozen per article)."""
 
+    def __init__(self, replaced: frozenset[str]) -> None:
+        self._replaced = replaced
 
-class _SharesAKeyFn(beam.DoFn):
-    """Earlier articles that share the text key or a band key with a new one: the rest cannot pair with any.
-
-    The keys are this run's (a few dozen per new article), so earlier runs' signatures are read, not shuffled.
-    """
-
-    def start_bundle(self) -> None:
-        self._keys: frozenset | None = None
-
-    def process(self, sig: Signature, keys: Iterable[str | int]) -> Iterator[Signature]:
-        if self._keys is None:
-            self._keys = frozenset(keys)
-        if sig.text_key in self._keys or not self._keys.isdisjoint(sig.bands):
-            yield sig
+    def process(self, store: str, keys: Iterable[str | int]) -> Iterator[Signature]:
+        text_keys, bands = [], []
+        for key in keys:
+            (text_keys if isinstance(key, str) else bands).append(key)
+        reader = StoreReader(store)
+        try:
+            yield from reader.signatures_sharing(text_keys, bands, excluding=self._replaced)
+        finally:
+            reader.close()
 
 
 @beam.ptransform_fn

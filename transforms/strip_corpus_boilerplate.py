@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindow
@@ -20,6 +19,7 @@ from transforms.core.boilerplate import (
     repeated_keys,
     strip_repeated,
 )
+from transforms.core.store import History, StoreReader
 from transforms.core.types import Article
 from transforms.hold_articles import HoldArticles
 from transforms.metrics import count
@@ -28,63 +28,39 @@ COUNT_BUCKETS = 64
 MAX_HELD_KEYS = 200_000  # a worker's partial counts are sent on at this size, so its memory stays bounded
 
 
-@dataclass(frozen=True)
-class LineLedger:
-    """Line evidence kept across incremental runs: each article's line keys, one JSON line per article.
-
-    `earlier`: the committed runs' line-key files, counted with this run's articles; `replaced`: inputs this
-    run processes again, whose earlier keys are left out; `output`: where this run writes its own.
-    """
-
-    earlier: tuple[str, ...]
-    replaced: frozenset[str]
-    output: str
-
-
 class StripCorpusBoilerplate(beam.PTransform):
     """Count each normalised line once per article per site; drop lines seen in `min_articles` or more.
 
     One pass: the line keys are counted as the articles go by, while the articles wait in files under
     `temp_root` (HoldArticles) until the count is complete; then they are read back and stripped. Without
     `temp_root` the runner holds them (in memory on the DirectRunner; for tests and small inputs).
-    With a `ledger`, earlier runs' articles count as evidence too, and this run's keys are written for later.
+    With a `history`, committed articles count as evidence too (looked up in its store for the lines below the
+    threshold), and this job's keys are written for later runs.
     """
 
     def __init__(
-        self, config: CorpusBoilerplateConfig, temp_root: str | None = None, ledger: LineLedger | None = None
+        self, config: CorpusBoilerplateConfig, temp_root: str | None = None, history: History | None = None
     ) -> None:
         super().__init__()
         self._config = config
         self._temp_root = temp_root
-        self._ledger = ledger
+        self._history = history
 
     def expand(self, articles):
         if not self._config.enabled:
             return articles
         lines = articles | "DistinctLines" >> beam.Map(_uri_and_keys)
-        partials = [lines | "CountLines" >> beam.ParDo(_CountLinesFn())]
-        if self._ledger is not None:
-            partials.append(self._earlier_counts(articles.pipeline, self._ledger))
-            _ = lines | "WriteLineKeys" >> _WriteLineKeys(self._ledger.output)
+        if self._history is not None:
+            _ = lines | "WriteLineKeys" >> _WriteLineKeys(self._history.output)
         repeated = (
-            partials
-            | "MergePartialCounts" >> beam.Flatten()
+            lines
+            | "CountLines" >> beam.ParDo(_CountLinesFn())
             | "GroupPartialCounts" >> beam.GroupByKey()
-            | "KeepRepeated" >> beam.FlatMap(_repeated_in_bucket, self._config.min_articles)
+            | "KeepRepeated" >> beam.ParDo(_RepeatedFn(self._config.min_articles, self._history))
         )
         if self._temp_root is not None:
             articles = articles | "HoldArticles" >> HoldArticles(self._temp_root, until=repeated)
         return articles | "StripRepeatedLines" >> beam.ParDo(_StripFn(), repeated=beam.pvalue.AsIter(repeated))
-
-    @staticmethod
-    def _earlier_counts(pipeline: beam.Pipeline, ledger: LineLedger) -> beam.PCollection:
-        files = pipeline | "EarlierLineKeyFiles" >> beam.Create(ledger.earlier)
-        return (
-            files
-            | "ReadEarlierLineKeys" >> beam.io.ReadAllFromText()
-            | "ParseEarlierLineKeys" >> beam.FlatMap(_earlier_keys, ledger.replaced)
-            | "CountEarlierLines" >> beam.ParDo(_CountLinesFn())
-        )
 
 
 class _CountLinesFn(beam.DoFn):
@@ -106,6 +82,31 @@ class _CountLinesFn(beam.DoFn):
         parts = partial_counts(self._counts, COUNT_BUCKETS)
         self._counts = Counter()
         return parts
+
+
+class _RepeatedFn(beam.DoFn):
+    """The repeated line keys of one count bucket, with the committed articles' counts of `history` added."""
+
+    def __init__(self, least: int, history: History | None) -> None:
+        self._least = least
+        self._history = history
+
+    def setup(self) -> None:
+        self._store = StoreReader(self._history.store) if self._history is not None else None
+        # The committed keys of inputs this job processes again: their new version is counted instead.
+        self._replaced = self._store.line_keys_of(self._history.replaced) if self._store is not None else Counter()
+
+    def process(self, bucket: tuple[int, Iterable[bytes]]) -> Iterator[str]:
+        earlier = self._earlier_counts if self._store is not None else None
+        yield from repeated_keys(bucket[1], self._least, earlier)
+
+    def teardown(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+    def _earlier_counts(self, keys: list[str]) -> dict[str, int]:
+        counts = self._store.line_counts(keys)
+        return {key: n - self._replaced[key] for key, n in counts.items()}
 
 
 class _StripFn(beam.DoFn):
@@ -141,13 +142,3 @@ def _uri_and_keys(article: Article) -> tuple[str, set[str]]:
     return article.source.uri, distinct_line_keys(article)
 
 
-def _repeated_in_bucket(bucket: tuple[int, Iterable[bytes]], least: int) -> list[str]:
-    return repeated_keys(bucket[1], least)
-
-
-def _earlier_keys(line: str, replaced: frozenset[str]) -> Iterator[tuple[str, list[str]]]:
-    if line.strip():
-        record = json.loads(line)
-        uri = record["source"]["uri"]
-        if uri not in replaced:
-            yield uri, record["lines"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -81,10 +81,16 @@ def unpacked_counts(part: bytes) -> Iterator[tuple[str, int]]:
         yield part[start : start + _KEY_BYTES].hex(), count
 
 
-def repeated_keys(parts: Iterable[bytes], least: int) -> list[str]:
-    """The keys whose summed count over the packed `parts` is at least `least`."""
+def repeated_keys(
+    parts: Iterable[bytes], least: int, earlier: Callable[[list[str]], Mapping[str, int]] | None = None
+) -> list[str]:
+    """The keys whose summed count over the packed `parts` is at least `least`, counting for the keys below it
+    what `earlier(keys)` says committed articles hold too (incremental runs)."""
     total: Counter[str] = Counter()
     for part in parts:
         for key, n in unpacked_counts(part):
             total[key] += n
+    if earlier is not None:
+        below = [key for key, n in total.items() if n < least]
+        total.update(earlier(below) if below else {})
     return [key for key, n in total.items() if n >= least]

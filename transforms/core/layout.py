@@ -28,6 +28,7 @@ STAGING = "_tmp-"  # _tmp-run=…/: a run being written; _tmp-<name>: a file bei
 MANIFEST = "_manifest.json"  # written last into run=…/: the commit point
 LATEST = "latest"
 LOCK = "_lock"
+STATE = "_state"  # the corpus store of a local output (transforms/core/store.py)
 
 
 def shard_prefix(folder: str, prefix: str) -> str:
