@@ -52,7 +52,7 @@ def build_pipeline(pipeline: beam.Pipeline, job: Job, progress: str | None = Non
 def enrich(pipeline: beam.Pipeline, config: Config, source: beam.PTransform, sink: beam.PTransform, job: Job) -> None:
     """Read from `source` (articles, dead letters), clean, cluster duplicates, tag, and write with `sink`.
 
-    The sink gets (articles, a tuple of each stage's dead letters, {file prefix: extra JSON lines}).
+    The sink gets (articles, dead letters, {file prefix: extra JSON lines}).
     """
     temp_root = None if job.small else job.output
     articles, read_dead = pipeline | "ReadArticles" >> source
@@ -63,6 +63,5 @@ def enrich(pipeline: beam.Pipeline, config: Config, source: beam.PTransform, sin
     cleaned, duplicate_files = cleaned | "ClusterDuplicates" >> duplicates
     cleaned, language_dead = cleaned | "IdentifyLanguage" >> IdentifyLanguage(config.language)
     tagged, tag_dead = cleaned | "TagEntities" >> TagEntities(config.tag)
-    # Each stage's dead letters go to the sink on their own: a streaming sink writes them where they arise.
-    dead_letters = (read_dead, clean_dead, language_dead, tag_dead)
+    dead_letters = (read_dead, clean_dead, language_dead, tag_dead) | "CollectDeadLetters" >> beam.Flatten()
     _ = (tagged, dead_letters, duplicate_files) | "WriteEnriched" >> sink

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import json
 import sys
@@ -41,15 +40,17 @@ def parser() -> argparse.ArgumentParser:
     )
     watch_parser = commands.add_parser(
         "watch",
-        help="enrich every article file already in a folder and every one that appears later",
-        epilog=BEAM_EPILOG + " SIGINT/SIGTERM stop it cleanly.",
+        help="enrich every article file already in a folder and every one that arrives later, in committed batches",
+        epilog=BEAM_EPILOG + " SIGINT/SIGTERM stop it cleanly: a batch in flight is not committed (docs/streaming.md).",
     )
-    _job_arguments(watch_parser, output="the folder for the per-window enriched and dead-letter files")
-    watch_parser.add_argument("--poll-interval", type=float, default=0.5, help="seconds between listings (0.5)")
+    _job_arguments(watch_parser, output="the incremental output folder: one run=<time>/ folder per batch")
     watch_parser.add_argument(
-        "--idle-timeout", type=float, default=None, help="stop after this many seconds without a new file (never)"
+        "--poll-interval", type=float, help="seconds between listings (sets watch.poll_interval_s)"
     )
-    watch_parser.add_argument("--window", type=float, default=60.0, help="event-time window in seconds (60)")
+    watch_parser.add_argument(
+        "--idle-timeout", type=float, help="stop after this many seconds without a new file (sets watch.idle_timeout_s)"
+    )
+    watch_parser.add_argument("--quiet", action="store_true", help="no progress on standard error (sets progress)")
     return parser
 
 
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         from pipeline.job import JobFailed, interrupted_by_signals, interrupting_signal
         from pipeline.runs import RunLocked
 
-        with interrupted_by_signals() if args.command == "run" else contextlib.nullcontext():
+        with interrupted_by_signals():
             summary = _start(args, config, beam_args)
     except ConfigError as error:
         print(f"article-enrich: configuration error: {error}", file=sys.stderr)
@@ -111,6 +112,8 @@ def _config(args: argparse.Namespace) -> Config:
         ("output", args.output),
         ("tag.model", args.model),
         ("beam.runner", args.runner),
+        ("watch.poll_interval_s", getattr(args, "poll_interval", None)),
+        ("watch.idle_timeout_s", getattr(args, "idle_timeout", None)),
     ):
         if value is not None:
             overrides.append(f"{key}={json.dumps(value)}")
@@ -123,11 +126,9 @@ def _config(args: argparse.Namespace) -> Config:
 
 def _start(args: argparse.Namespace, config: Config, beam_args: list[str]) -> dict[str, Any]:
     if args.command == "watch":
-        if args.poll_interval <= 0 or args.window <= 0 or (args.idle_timeout is not None and args.idle_timeout < 0):
-            raise ConfigError("--poll-interval and --window must be positive, --idle-timeout not negative")
-        from pipeline.watch import WatchOptions, watch
+        from pipeline.watch import watch
 
-        return watch(config, WatchOptions(args.poll_interval, args.idle_timeout, args.window), beam_args)
+        return watch(config, beam_args)
     if config.incremental.enabled:
         from pipeline.incremental import run_incremental
 
@@ -139,7 +140,7 @@ def _start(args: argparse.Namespace, config: Config, beam_args: list[str]) -> di
 
 def _report(summary: dict[str, Any], config: Config) -> int:
     counts = summary["counts"]
-    stopped = f"watch stopped ({summary['stopped_by']}): " if "stopped_by" in summary else ""
+    stopped = f"watch stopped ({summary['stopped_by']}), {summary['batches']} batches: " if "batches" in summary else ""
     print(
         f"article-enrich: {stopped}{counts['inputs']} inputs, {counts['enriched']} enriched, "
         f"{counts['dead_letter']} dead letters, {counts['entities']} entities -> {summary['output']}"

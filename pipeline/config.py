@@ -36,6 +36,18 @@ class IncrementalConfig:
 
 
 @dataclass(frozen=True)
+class WatchConfig:
+    """`watch`: how a watched folder is polled and its arrivals batched (docs/streaming.md)."""
+
+    poll_interval_s: float = 0.5
+    settle_s: float = 1.0
+    idle_timeout_s: float | None = None
+    max_batch_files: int = 5_000
+    max_batch_bytes: int = 256_000_000
+    report_every_s: float = 300.0
+
+
+@dataclass(frozen=True)
 class Config:
     input: str | None = None
     output: str | None = None
@@ -45,6 +57,7 @@ class Config:
     language: LanguageConfig = field(default_factory=LanguageConfig)
     write: WriteConfig = field(default_factory=WriteConfig)
     incremental: IncrementalConfig = field(default_factory=IncrementalConfig)
+    watch: WatchConfig = field(default_factory=WatchConfig)
     dedup: DedupConfig = field(default_factory=DedupConfig)
     max_dead_letter_ratio: float = 1.0
     progress: bool = True
@@ -154,6 +167,12 @@ def _check(config: Config, origin: str) -> None:
         "write.num_shards": config.write.num_shards >= 0,
         "clean.corpus_boilerplate.min_articles": config.clean.corpus_boilerplate.min_articles >= 2,
         "incremental.lock_stale_after_s": config.incremental.lock_stale_after_s > 0,
+        "watch.poll_interval_s": config.watch.poll_interval_s > 0,
+        "watch.settle_s": config.watch.settle_s >= 0,
+        "watch.idle_timeout_s": config.watch.idle_timeout_s is None or config.watch.idle_timeout_s >= 0,
+        "watch.max_batch_files": config.watch.max_batch_files > 0,
+        "watch.max_batch_bytes": config.watch.max_batch_bytes > 0,
+        "watch.report_every_s": config.watch.report_every_s >= 0,
         "max_dead_letter_ratio": 0.0 <= config.max_dead_letter_ratio <= 1.0,
     }
     for key, ok in positive.items():

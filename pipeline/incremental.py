@@ -119,16 +119,19 @@ class IncrementalOutput:
             self.store.touch(touched)
         return plan
 
-    def run(self, plan: Plan, base: str, label: str, beam_args: list[str], **job: Any) -> dict[str, Any]:
+    def run(
+        self, plan: Plan, base: str, label: str, beam_args: list[str], config: Config | None = None
+    ) -> dict[str, Any]:
         """Run the job over `plan.process` into a staging folder, then commit it as a new `run=…` folder and
-        add it to the store. A failed or interrupted job leaves nothing (KeyboardInterrupt, JobFailed raised)."""
+        add it to the store. A failed or interrupted job leaves nothing (KeyboardInterrupt, JobFailed raised).
+        `config`: the output's, or one that differs only in what does not change records (progress)."""
         runs = self.store.runs()
         name = run_name(dt.datetime.now(dt.timezone.utc), runs)
         staging = f"{self.path}/{layout.STAGING}{name}"
         replaced = frozenset(self.store.ledger([f.uri for f in plan.process]))
         inputs = Inputs(tuple(escape(f.uri) for f in plan.process), base, label)
         history = History(self.store.path, replaced, staging)
-        config = job.pop("config", self._config)
+        config = config or self._config
         small = is_small(f.size for f in plan.process)
         try:
             summary = run_job(
@@ -136,7 +139,6 @@ class IncrementalOutput:
                 beam_args,
                 output=f"{self.path}/{name}",
                 incremental=plan.report(name),
-                **job,
             )
         except BaseException:
             _abandon(self.path, staging)

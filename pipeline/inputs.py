@@ -56,6 +56,15 @@ def resolve_input(given: str) -> Inputs:
     return Inputs((pattern,), base, pattern)
 
 
+def watched_input(given: str) -> Inputs:
+    """The pattern and base of a watched folder (which may still be empty) or glob."""
+    path = absolute(given).rstrip("/")
+    glob = glob_start(path)
+    if glob is not None:
+        return Inputs((path,), path[:glob].rsplit("/", 1)[0], path)
+    return Inputs((path + "/**",), path, path + "/**")
+
+
 def is_small(sizes: Iterable[int], limit: int = SMALL_INPUT_BYTES) -> bool:
     """Whether the sizes add up to less than `limit`; stops reading them as soon as they reach it."""
     total = 0

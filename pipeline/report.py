@@ -17,6 +17,7 @@ from pipeline.runs import latest_run, read_manifests
 from pipeline.storage import matching, read_json, write_bytes
 from transforms.core import layout
 from transforms.core.entity_index import build_index, index_line
+from transforms.core.records import to_json_line
 
 TOP_ENTITIES = 10
 DEAD_EXAMPLES = 3
@@ -128,12 +129,20 @@ class ReportData:
         if len(top) >= 4 * TOP_ENTITIES:
             top[:] = heapq.nsmallest(TOP_ENTITIES, top, key=_by_articles)
 
+    def rebuilt_index(self) -> list[dict[str, Any]]:
+        """The entity index recounted from the records (after `rebuild_index_from_records`), once."""
+        if self._records_for_index is None:
+            return []
+        lines = [index_line(key, stats) for key, stats in sorted(build_index(self._records_for_index).items())]
+        for line in lines:
+            self.add_index_line(line)
+        self.titles = {record["id"]: record["title"] for record in self._records_for_index}
+        self._records_for_index = None
+        return lines
+
     def data(self) -> dict[str, Any]:
         """The renderer's input (pipeline/report_html.py)."""
-        if self._records_for_index is not None:
-            for key, stats in build_index(self._records_for_index).items():
-                self.add_index_line(index_line(key, stats))
-            self.titles = {record["id"]: record["title"] for record in self._records_for_index}
+        self.rebuilt_index()
         top_entities = {
             label: [{**e, "examples": [(i, self.titles.get(i)) for i in e["examples"]]} for e in top]
             for label, top in self._top_entities().items()
@@ -220,8 +229,9 @@ def write_report(output: str, run: str | None = None) -> str:
     """Build `run-report.html` from a run's output folder (any Beam filesystem); returns where it was written.
 
     `output` is either one run's folder (it holds run-summary.json) or an incremental output folder: then the
-    report covers every committed run, written to `output/run-report.html`, or only `run` (a `run=…` name or
-    `latest`), written into that run's folder.
+    report covers every committed run, written to `output/run-report.html` with the entity index of every
+    committed record (`output/entities.jsonl`), or only `run` (a `run=…` name or `latest`), written into that
+    run's folder.
     """
     output = output.rstrip("/")
     if run is None and FileSystems.exists(f"{output}/{layout.SUMMARY}"):
@@ -239,10 +249,14 @@ def write_report(output: str, run: str | None = None) -> str:
         folders = [f"{output}/{run}"] if run else [f"{output}/{name}" for name in names]
         target = folders[0] if run else output
         data = ReportData()
-    if len(folders) > 1:
+    corpus = target == output and run is None and folders != [output]
+    if corpus:
         data.rebuild_index_from_records()
     for folder in folders:
-        _gather(folder, data, with_index=len(folders) == 1)
+        _gather(folder, data, with_index=not corpus)
+    if corpus:
+        index = "".join(to_json_line(line) + "\n" for line in data.rebuilt_index())
+        write_bytes(f"{output}/{layout.CORPUS_ENTITIES}", index.encode("utf-8"), mime_type="application/json")
     path = f"{target}/{layout.REPORT}"
     write_bytes(path, render(data.data()).encode("utf-8"), mime_type="text/html")
     log.info("run report written to %s", path)

@@ -1,97 +1,177 @@
-"""`article-enrich watch`: enrich every article file that appears in a folder, until idle or stopped."""
+"""`article-enrich watch`: enrich the files that arrive in a folder, in small incremental runs, until idle or stopped.
+
+Each batch of files that arrived whole is one incremental run (pipeline/incremental.py): every stage of `run`,
+the corpus store kept across batches, each batch committed whole or not at all.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sys
+import time
+from collections import Counter
 from typing import Any
 
-import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
+from pipeline.arrivals import Arrivals, Stat, is_watchable
+from pipeline.config import Config, WatchConfig
+from pipeline.incremental import IncrementalOutput
+from pipeline.inputs import Inputs, is_small, listing, watched_input
+from pipeline.job import JobFailed, interrupting_signal, now
+from pipeline.report import report_quietly
+from pipeline.storage import json_bytes, write_atomic
+from transforms.core import layout
 
-from pipeline.build import Job, enrich
-from pipeline.config import Config
-from pipeline.inputs import Inputs
-from pipeline.job import execute, pipeline_options, stop_signals_handled_by, summary_header, write_summary
-from transforms.core.paths import absolute, glob_start
-from transforms.watch_articles import WatchArticles
-from transforms.write_windowed_enriched import WriteWindowedEnriched
-
-STOP_MARKER = ".article-enrich-stop"
+COUNTS = ("inputs", "enriched", "dead_letter", "entities")
 log = logging.getLogger(__name__)
 
 
-@dataclasses.dataclass(frozen=True)
-class WatchOptions:
-    poll_interval: float = 0.5
-    idle_timeout: float | None = None
-    window: float = 60.0
-
-
-def watch_input(given: str) -> tuple[str, str]:
-    """(pattern, base) for a folder (which may still be empty) or a glob."""
-    path = absolute(given).rstrip("/")
-    glob = glob_start(path)
-    if glob is not None:
-        return path, path[:glob].rsplit("/", 1)[0]
-    return path + "/**", path
-
-
-def watch(config: Config, options: WatchOptions, beam_args: list[str]) -> dict[str, Any]:
-    """Run the watch pipeline until idle or SIGINT/SIGTERM; write run-summary.json; raises JobFailed."""
+def watch(config: Config, beam_args: list[str]) -> dict[str, Any]:
+    """Commit a run for every batch of files that arrive under `--input`, until idle or SIGINT/SIGTERM; the
+    summary of the whole watch is written to `OUTPUT/watch-summary.json`."""
     assert config.input and config.output
-    pattern, base = watch_input(config.input)
-    output = absolute(config.output)
-    if not FileSystems.exists(output):
-        FileSystems.mkdirs(output)
-    stop_marker = f"{output}/{STOP_MARKER}"
-    if FileSystems.exists(stop_marker):
-        FileSystems.delete([stop_marker])
-    # Per-window corpus counts would hold every record until its window closes (until the end on the
-    # DirectRunner): watch leaves corpus-level boilerplate removal to batch runs (docs/streaming.md).
-    clean = dataclasses.replace(
-        config.clean, corpus_boilerplate=dataclasses.replace(config.clean.corpus_boilerplate, enabled=False)
-    )
-    # Duplicate clusters need every article's signature before any is written: batch runs only, likewise.
-    config = dataclasses.replace(config, dedup=dataclasses.replace(config.dedup, enabled=False))
-    # The polling source is one long-running element: on the DirectRunner it must share a process with
-    # the transforms after it, or their output would wait for the poller to finish.
-    beam_defaults = {**config.beam, "direct_running_mode": "in_memory", "direct_num_workers": 1}
-    config = dataclasses.replace(config, clean=clean, beam=beam_defaults)
-    beam_options = pipeline_options(config, beam_args)
-    summary = {"mode": "watch", **summary_header(config, beam_options, pattern, output)}
-    summary["watch"] = dataclasses.asdict(options)
-    source = WatchArticles(
-        pattern,
-        base,
-        config.read,
-        window_seconds=options.window,
-        poll_interval=options.poll_interval,
-        idle_timeout=options.idle_timeout,
-        stop_marker=stop_marker,
-    )
-    pipeline = beam.Pipeline(options=beam_options)
-    job = Job(config, Inputs((pattern,), base, pattern), output, small=True)
-    enrich(pipeline, config, source, WriteWindowedEnriched(output, source.window_seconds), job)
-    with _stop_on_signals(stop_marker):
-        summary = execute(pipeline, summary, output, config.max_dead_letter_ratio)
-    summary["stopped_by"] = "signal" if FileSystems.exists(stop_marker) else "idle_timeout"
-    write_summary(output, summary)
+    inputs = watched_input(config.input)
+    with IncrementalOutput(config) as output:
+        watcher = _Watcher(config, inputs, output, beam_args)
+        try:
+            watcher.run()
+        except JobFailed as error:
+            _write_summary(output.path, watcher.summary() | {"status": "failed", "error": str(error)})
+            raise
+        summary = watcher.summary()
+        _write_summary(output.path, summary)
+        if config.write.report and watcher.batches:
+            report_quietly(output.path)
     return summary
 
 
-@contextmanager
-def _stop_on_signals(stop_marker: str) -> Iterator[None]:
-    """SIGINT/SIGTERM write the stop marker: the source stops polling and everything read is finished."""
+def _write_summary(output: str, summary: dict[str, Any]) -> None:
+    write_atomic(f"{output}/{layout.WATCH_SUMMARY}", json_bytes(summary))
 
-    def request_stop(signum: int, _frame: object) -> None:
-        log.warning("%s received: finishing the files already found, then stopping", signal.Signals(signum).name)
-        with FileSystems.create(stop_marker) as handle:
-            handle.write(f"{os.getpid()}\n".encode())
 
-    with stop_signals_handled_by(request_stop):
-        yield
+class _Watcher:
+    """The loop: list, take what arrived whole (oldest first, up to a batch's cap), commit it as a run."""
+
+    def __init__(self, config: Config, inputs: Inputs, output: IncrementalOutput, beam_args: list[str]) -> None:
+        self._config = config
+        self._settings: WatchConfig = config.watch
+        self._inputs = inputs
+        self._output = output
+        self._beam_args = beam_args
+        self._started_at = now()
+        self._started = time.monotonic()
+        self.batches = 0
+        self._counts: Counter[str] = Counter()
+        self._latencies: list[float] = []
+        self._waiting: dict[str, Stat] = {}
+        self._abandoned = 0
+        self._stopped_by = "idle_timeout"
+
+    def run(self) -> None:
+        (pattern,) = self._inputs.patterns
+        listed = self._list(pattern)
+        committed = self._output.store.ledger(listed)
+        arrivals = Arrivals(self._settings.settle_s, {uri: (e["size"], e["mtime"]) for uri, e in committed.items()})
+        last_change, last_report, last_lock = time.monotonic(), time.monotonic(), time.monotonic()
+        reported = 0
+        try:
+            while True:
+                listed = self._list(pattern)
+                for uri in arrivals.observe(listed, time.time()):
+                    self._waiting[uri] = listed[uri]
+                if self._waiting:
+                    self._commit_batch(arrivals)
+                    last_change = time.monotonic()
+                    continue
+                if arrivals.pending:
+                    last_change = time.monotonic()
+                idle = time.monotonic() - last_change
+                timeout = self._settings.idle_timeout_s
+                if timeout is not None and idle >= timeout:
+                    return
+                if self.batches > reported and time.monotonic() - last_report >= self._settings.report_every_s:
+                    if self._config.write.report:
+                        report_quietly(self._output.path)
+                    last_report, reported = time.monotonic(), self.batches
+                if time.monotonic() - last_lock >= self._config.incremental.lock_stale_after_s / 4:
+                    self._output.refresh_lock()
+                    last_lock = time.monotonic()
+                time.sleep(self._settings.poll_interval_s)
+        except KeyboardInterrupt as interruption:
+            self._stopped_by = interrupting_signal(interruption).name
+
+    def _list(self, pattern: str) -> dict[str, Stat]:
+        return {uri: stat for uri, stat in listing(pattern).items() if is_watchable(uri)}
+
+    def _commit_batch(self, arrivals: Arrivals) -> None:
+        batch = self._take()
+        plan = self._output.plan(batch)
+        if not plan.process:
+            return
+        small = is_small(f.size for f in plan.process)
+        # In-process batches print one line each (below); a batch that starts workers shows its progress too.
+        config = dataclasses.replace(self._config, progress=self._config.progress and not small)
+        started = time.monotonic()
+        try:
+            summary = self._output.run(plan, self._inputs.base, self._inputs.label, self._beam_args, config=config)
+        except BaseException:
+            self._abandoned += len(plan.process)
+            arrivals.forget(batch)
+            raise
+        committed_at = time.time()
+        self.batches += 1
+        self._counts.update({key: summary["counts"].get(key, 0) for key in COUNTS})
+        self._latencies.extend(committed_at - f.mtime for f in plan.process if f.mtime is not None)
+        if self._config.progress:
+            counts = summary["counts"]
+            print(
+                f"article-enrich: watch: {summary['incremental']['run']} committed {counts['inputs']:,} inputs "
+                f"({counts['enriched']:,} enriched, {counts['dead_letter']:,} dead letters) in "
+                f"{time.monotonic() - started:.1f} s; {self._counts['inputs']:,} inputs in {self.batches:,} "
+                f"batches so far, {len(self._waiting):,} files waiting",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def _take(self) -> dict[str, Stat]:
+        """The oldest waiting files, up to the batch's cap in files and bytes (one file at least)."""
+        batch: dict[str, Stat] = {}
+        size = 0
+        settings = self._settings
+        for uri, stat in sorted(self._waiting.items(), key=lambda item: (item[1][1], item[0])):
+            if batch and (len(batch) >= settings.max_batch_files or size + stat[0] > settings.max_batch_bytes):
+                break
+            batch[uri] = stat
+            size += stat[0]
+        for uri in batch:
+            del self._waiting[uri]
+        return batch
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "mode": "watch",
+            "input": self._inputs.label,
+            "output": self._output.path,
+            "started_at": self._started_at,
+            "finished_at": now(),
+            "stopped_by": self._stopped_by,
+            "status": "succeeded",
+            "batches": self.batches,
+            "counts": {key: self._counts[key] for key in COUNTS},
+            "abandoned": self._abandoned,
+            "waiting": len(self._waiting),
+            "latency_s": _percentiles(self._latencies),
+            "watch": dataclasses.asdict(self._settings),
+        }
+
+
+def _percentiles(values: list[float]) -> dict[str, float] | None:
+    """p50, p95 and the maximum of the seconds from each file's modification to its batch's commit."""
+    if not values:
+        return None
+    ordered = sorted(values)
+
+    def at(share: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 3)
+
+    return {"p50": at(0.5), "p95": at(0.95), "max": round(ordered[-1], 3)}

@@ -24,7 +24,7 @@ class CleanArticles(beam.PTransform):
         cleaned = articles | "Clean" >> beam.ParDo(_CleanFn(self._config)).with_output_types(
             Article, dead_letter=DeadLetter
         ).with_exception_handling(dead_letter_tag=DEAD_LETTER).with_outputs(DEAD_LETTER, main="articles")
-        # As in ParseArticleFiles: one dead-letter output, no Flatten.
+        # As in ReadArticles: one dead-letter output, no Flatten.
         cleaned[DEAD_LETTER].element_type = typehints.Union[DeadLetter, typehints.Any]
         dead = cleaned[DEAD_LETTER] | "DescribeFailures" >> beam.Map(as_dead_letter, _failed)
         return cleaned["articles"] | "CountCleaned" >> beam.Map(count, "cleaned"), dead

@@ -47,7 +47,7 @@ class ReadArticles(beam.PTransform):
     ) -> None:
         super().__init__()
         self._patterns = [patterns] if isinstance(patterns, str) else list(patterns)
-        self._parse = ParseArticleFiles(base, config, progress, archives)
+        self._parse = _ParseArticleFiles(base, config, progress, archives)
 
     def expand(self, pbegin):
         files = (
@@ -77,8 +77,8 @@ def _SpreadFiles(files, batch_size: int):
     )
 
 
-class ParseArticleFiles(beam.PTransform):
-    """Parse matched files (FileMetadata) into articles; the half of ReadArticles that `watch` shares."""
+class _ParseArticleFiles(beam.PTransform):
+    """Parse matched files (FileMetadata) into articles and dead letters."""
 
     def __init__(self, base: str, config: ReadConfig, progress: str | None = None, archives: bool = True) -> None:
         super().__init__()
@@ -88,18 +88,15 @@ class ParseArticleFiles(beam.PTransform):
         self._extract = ExtractPages(config.web)
 
     def expand(self, metadata):
-        # On a stream (watch), pages are extracted where they are read: a separate extraction stage held
-        # every window back until the poller finished. So they are when no WARC archive needs spreading.
-        self._read.extract_inline = not (metadata.is_bounded and self._archives)
+        self._read.extract_inline = not self._archives
         files = metadata | "ReadMatches" >> fileio.ReadMatches()
-        # Each application reports as a pass of its own (pipeline/progress.py).
         reader = self._read.reporting_to(ProgressReporter(self._progress)) if self._progress else self._read
         parsed = files | "ParseFiles" >> beam.ParDo(reader).with_output_types(
             Article, dead_letter=DeadLetter, pages=Page
         ).with_exception_handling(dead_letter_tag=DEAD_LETTER).with_outputs(DEAD_LETTER, PAGES, main="articles")
-        # Beam's exception handling shares the dead-letter output: no Flatten, which would be a stage of its own
-        # (and hold streamed dead letters until the source ends). It types that output as its (input, error)
-        # tuples; it carries DeadLetters too, so it gets their coder, as Beam itself sets element types there.
+        # Beam's exception handling shares the dead-letter output: no Flatten, which would be a stage of its own.
+        # It types that output as its (input, error) tuples; it carries DeadLetters too, so it gets their coder,
+        # as Beam itself sets element types there.
         parsed[DEAD_LETTER].element_type = typehints.Union[DeadLetter, typehints.Any]
         dead = parsed[DEAD_LETTER] | "DescribeFailures" >> beam.Map(as_dead_letter, self._read.failed)
         articles = parsed["articles"]

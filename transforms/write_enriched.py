@@ -30,8 +30,6 @@ class WriteEnriched(beam.PTransform):
 
     def expand(self, outputs):
         articles, dead_letters, *more = outputs
-        branches = dead_letter_branches(dead_letters)
-        dead_letters = branches[0] if len(branches) == 1 else branches | "CollectDeadLetters" >> beam.Flatten()
         enriched, dead = (articles, dead_letters) | "FormatRecords" >> FormatRecords()
         if self._progress is not None:
             for name, inputs in (("Articles", articles), ("DeadLetters", dead_letters)):
@@ -69,11 +67,6 @@ class WriteEnriched(beam.PTransform):
             shard_name_template=layout.SHARD_TEMPLATE,
             num_shards=self._config.num_shards,
         )
-
-
-def dead_letter_branches(dead_letters) -> tuple:
-    """The dead-letter PCollections a sink is given: one, or a tuple of one per stage (see pipeline/build.py)."""
-    return tuple(dead_letters) if isinstance(dead_letters, (tuple, list)) else (dead_letters,)
 
 
 class FormatRecords(beam.PTransform):

@@ -17,6 +17,8 @@ RECORD_SHARDS = (ENRICHED, DEAD_LETTER, DUPLICATES, SIGNATURES, LINE_KEYS)
 
 SUMMARY = "run-summary.json"
 REPORT = "run-report.html"
+WATCH_SUMMARY = "watch-summary.json"  # beside the runs of a watched output: the whole watch
+CORPUS_ENTITIES = "entities.jsonl"  # beside the runs of an incremental output: the index of every committed record
 
 # Temporary folders of a job: Beam's file sinks and HoldArticles (removed at its end, or when it fails).
 BEAM_TEMP = "beam-temp-"
