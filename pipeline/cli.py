@@ -6,11 +6,14 @@ import argparse
 import gc
 import json
 import sys
-from typing import Any
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
 
-from pipeline.config import Config, ConfigError, load_config
 from pipeline.logs import configure_logging
 from pipeline.malloc import limit_arenas
+
+if TYPE_CHECKING:
+    from pipeline.config import Config
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DEAD_LETTERS = 0, 1, 2, 3
 BEAM_EPILOG = "Any other --option is passed to Beam's PipelineOptions (e.g. --direct_running_mode=in_memory)."
@@ -18,6 +21,7 @@ BEAM_EPILOG = "Any other --option is passed to Beam's PipelineOptions (e.g. --di
 
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="article-enrich", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {metadata.version('article-enrich')}")
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser(
         "run",
@@ -74,17 +78,18 @@ def main(argv: list[str] | None = None) -> int:
     args, beam_args = parser().parse_known_args(argv)
     if args.command == "report":
         return _rebuild_report(args)
-    try:
-        config = _config(args)
-        from pipeline.job import JobFailed, interrupted_by_signals, interrupting_signal
-        from pipeline.runs import RunLocked
+    # Imported once the arguments are parsed: --help and --version need neither the config nor Beam.
+    from pipeline.config import ConfigError
+    from pipeline.stopping import JobFailed, interrupted_by_signals, interrupting_signal
 
+    try:
         with interrupted_by_signals():
+            config = _config(args)
             summary = _start(args, config, beam_args)
     except ConfigError as error:
         print(f"article-enrich: configuration error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (JobFailed, RunLocked) as error:
+    except JobFailed as error:
         print(f"article-enrich: {error}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt as error:
@@ -105,6 +110,8 @@ def console() -> int:
 
 
 def _config(args: argparse.Namespace) -> Config:
+    from pipeline.config import ConfigError, load_config
+
     overrides = list(args.set) + (["incremental.enabled=true"] if getattr(args, "incremental", False) else [])
     overrides += ["progress=false"] if getattr(args, "quiet", False) else []
     for key, value in (

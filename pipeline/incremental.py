@@ -18,7 +18,7 @@ from apache_beam.io.filesystems import FileSystems
 from pipeline.build import Job
 from pipeline.config import Config, ConfigError
 from pipeline.inputs import Inputs, input_files, is_small, listing, resolve_input
-from pipeline.job import deferred_signals, run_job, versions
+from pipeline.job import run_job, versions
 from pipeline.plan import Plan, config_fingerprint, manifest_of, plan_run, run_name
 from pipeline.report import report_quietly
 from pipeline.runs import (
@@ -32,6 +32,7 @@ from pipeline.runs import (
     shard_lines,
     sweep,
 )
+from pipeline.stopping import deferred_signals
 from pipeline.storage import delete_folders, folders_under, write_atomic
 from transforms.core import layout
 from transforms.core.paths import absolute, escape, is_local
@@ -79,6 +80,7 @@ class IncrementalOutput:
         self.fingerprint = config_fingerprint(config, self.versions)
         self._state_folder, self._temporary_state = _state_folder(config, self.path)
         self.store: CorpusStore | None = None
+        self.last_commit: dict[str, Any] | None = None  # the summary of the last run this process committed
 
     def __enter__(self) -> IncrementalOutput:
         self._lock.__enter__()
@@ -146,6 +148,7 @@ class IncrementalOutput:
         manifest = manifest_of(name, max(runs.values(), default=0) + 1, self.fingerprint, self.versions, plan)
         with deferred_signals():
             commit(self.path, name, staging, manifest, summary)
+            self.last_commit = summary
             self._apply(read_manifest(self.path, name))
         return summary
 

@@ -6,11 +6,9 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-import signal
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Collection
 from importlib import metadata
 from typing import Any
 
@@ -22,7 +20,8 @@ from apache_beam.runners.runner import PipelineResult, PipelineState
 from pipeline.build import Job, build_pipeline
 from pipeline.config import Config
 from pipeline.progress import ProgressMonitor, input_totals
-from pipeline.runners import check_runner, one_process_for_small_input
+from pipeline.runners import check_runner, one_process_for_small_input, runs_in_this_process
+from pipeline.stopping import JobFailed, interrupting_signal
 from pipeline.storage import delete_folders, folders_under, write_bytes
 from transforms.core import layout
 from transforms.core.nlp import model_info
@@ -32,61 +31,6 @@ from transforms.metrics import NAMESPACE
 CANCEL_WAIT_S = 30  # how long an interrupted run waits for its cancelled job on a job service or cluster
 COUNTERS = ("inputs", "cleaned", "tagged", "enriched", "dead_letter", "entities")
 log = logging.getLogger(__name__)
-
-
-class JobFailed(RuntimeError):
-    """The job ran but did not finish cleanly, or its counts do not add up."""
-
-
-class Interrupted(KeyboardInterrupt):
-    """A signal (SIGINT, SIGTERM) stopped the job."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-def interrupting_signal(interruption: KeyboardInterrupt) -> signal.Signals:
-    """The signal behind an interruption: Interrupted says which, a plain KeyboardInterrupt is SIGINT's."""
-    return signal.Signals(interruption.signum if isinstance(interruption, Interrupted) else signal.SIGINT)
-
-
-@contextmanager
-def interrupted_by_signals() -> Iterator[None]:
-    """SIGINT and SIGTERM raise Interrupted in the main thread while the block runs; the previous handlers after."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, _frame: object) -> None:
-        raise Interrupted(signum)
-
-    with stop_signals_handled_by(interrupt):
-        yield
-
-
-@contextmanager
-def deferred_signals() -> Iterator[None]:
-    """SIGINT and SIGTERM wait until the block has run (a commit is never cut in half), then interrupt."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-    with stop_signals_handled_by(lambda signum, _frame: received.append(signum)):
-        yield
-    if received:
-        raise Interrupted(received[0])
-
-
-@contextmanager
-def stop_signals_handled_by(handler: Callable[[int, object], None]) -> Iterator[None]:
-    """`handler` takes SIGINT and SIGTERM while the block runs (in the main thread); the previous ones after."""
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler_before in previous.items():
-            signal.signal(sig, handler_before)
 
 
 def pipeline_options(config: Config, beam_args: list[str]) -> PipelineOptions:
@@ -106,11 +50,39 @@ def run_job(job: Job, beam_args: list[str], **header: Any) -> dict[str, Any]:
     options = pipeline_options(job.config, beam_args)
     if job.small:
         one_process_for_small_input(options)
+    warm = WarmModels(job.config) if runs_in_this_process(options) else None
     summary = summary_header(job.config, options, job.inputs.label, job.output) | header
     pipeline = beam.Pipeline(options=options)
     progress = start_progress(job.config, options, job.inputs.patterns)
     build_pipeline(pipeline, job, progress.folder if progress else None)
-    return execute(pipeline, summary, job.output, job.config.max_dead_letter_ratio, progress)
+    try:
+        return execute(pipeline, summary, job.output, job.config.max_dead_letter_ratio, progress)
+    finally:
+        del warm  # held until the job's DoFns have taken the models
+
+
+class WarmModels:
+    """The models a job uses, loaded in this process in a thread while the job is built (for a job whose
+    workers are this process's threads), and kept loaded while this object lives: a watcher keeps one
+    across its batches, so that a batch run in this process starts with its models loaded."""
+
+    def __init__(self, config: Config) -> None:
+        self._held: list[Any] = []
+        self._thread = threading.Thread(target=self._load, args=(config,), name="article-enrich-warm", daemon=True)
+        self._thread.start()
+
+    def _load(self, config: Config) -> None:
+        from transforms.identify_language import shared_identifier
+        from transforms.tag_entities import shared_models
+
+        try:
+            if config.language.enabled:
+                self._held.append(shared_identifier(config.language))
+            models = shared_models(config.tag)
+            models.get(config.tag.model)
+            self._held.append(models)
+        except Exception as error:  # noqa: BLE001 - the job's own DoFns load it again and report what fails
+            log.debug("warming the models failed: %s", error)
 
 
 def summary_header(config: Config, options: PipelineOptions, inputs: str, output: str) -> dict[str, Any]:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from apache_beam.portability.api import beam_fn_api_pb2
-from google.protobuf import text_format
-
 # The DirectRunner's multi-process mode relays every worker log entry through this logger as "Worker: <entry>".
 RELAY_LOGGER = "apache_beam.runners.portability.local_job_service"
 _BEAM_PACKAGE = "/apache_beam/"
@@ -29,6 +26,10 @@ class WorkerRelayFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.msg != "Worker: %s" or not record.args:
             return record.levelno >= logging.ERROR
+        # Imported here: a command that never starts a job (--help, a config error) never loads Beam.
+        from apache_beam.portability.api import beam_fn_api_pb2
+        from google.protobuf import text_format
+
         entry = beam_fn_api_pb2.LogEntry()
         try:
             text_format.Parse(str(record.args[0]), entry)

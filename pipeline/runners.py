@@ -29,6 +29,13 @@ def one_process_for_small_input(options: PipelineOptions) -> bool:
     return True
 
 
+def runs_in_this_process(options: PipelineOptions) -> bool:
+    """Whether the job's workers are threads of this process (the DirectRunner's in-memory modes)."""
+    runner = options.view_as(StandardOptions).runner
+    mode = options.view_as(DirectOptions).direct_running_mode
+    return runner in (None, "DirectRunner") and mode in ("in_memory", "multi_threading")
+
+
 def check_runner(options: PipelineOptions) -> None:
     """Raise ConfigError if the chosen runner cannot run this pipeline without losing records."""
     runner = options.view_as(StandardOptions).runner

@@ -15,6 +15,7 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.plan import lock_is_stale, manifest_order
+from pipeline.stopping import JobFailed
 from pipeline.storage import delete_folders, folders_under, json_bytes, matching, read_bytes, read_json, write_atomic
 from transforms.core import layout
 from transforms.core.paths import is_local
@@ -23,7 +24,7 @@ MANIFEST_FORMAT = 1
 log = logging.getLogger(__name__)
 
 
-class RunLocked(RuntimeError):
+class RunLocked(JobFailed):
     """Another run holds the output folder's lock."""
 
 

@@ -17,8 +17,10 @@ from pipeline.arrivals import Arrivals, Stat, is_watchable
 from pipeline.config import Config, WatchConfig
 from pipeline.incremental import IncrementalOutput
 from pipeline.inputs import Inputs, is_small, listing, watched_input
-from pipeline.job import JobFailed, interrupting_signal, now
+from pipeline.job import WarmModels, now
+from pipeline.plan import Plan
 from pipeline.report import report_quietly
+from pipeline.stopping import JobFailed, interrupting_signal
 from pipeline.storage import json_bytes, write_atomic
 from transforms.core import layout
 
@@ -66,6 +68,8 @@ class _Watcher:
         self._waiting: dict[str, Stat] = {}
         self._abandoned = 0
         self._stopped_by = "idle_timeout"
+        # Batches small enough to run in this process find their models loaded (and kept) here.
+        self._warm = WarmModels(config)
 
     def run(self) -> None:
         (pattern,) = self._inputs.patterns
@@ -111,17 +115,17 @@ class _Watcher:
         small = is_small(f.size for f in plan.process)
         # In-process batches print one line each (below); a batch that starts workers shows its progress too.
         config = dataclasses.replace(self._config, progress=self._config.progress and not small)
-        started = time.monotonic()
+        started, before = time.monotonic(), self._output.last_commit
         try:
             summary = self._output.run(plan, self._inputs.base, self._inputs.label, self._beam_args, config=config)
         except BaseException:
-            self._abandoned += len(plan.process)
-            arrivals.forget(batch)
+            if self._output.last_commit is not before:  # committed, then a signal came
+                self._count(self._output.last_commit, plan)
+            else:
+                self._abandoned += len(plan.process)
+                arrivals.forget(batch)
             raise
-        committed_at = time.time()
-        self.batches += 1
-        self._counts.update({key: summary["counts"].get(key, 0) for key in COUNTS})
-        self._latencies.extend(committed_at - f.mtime for f in plan.process if f.mtime is not None)
+        self._count(summary, plan)
         if self._config.progress:
             counts = summary["counts"]
             print(
@@ -132,6 +136,12 @@ class _Watcher:
                 file=sys.stderr,
                 flush=True,
             )
+
+    def _count(self, summary: dict[str, Any], plan: Plan) -> None:
+        committed_at = time.time()
+        self.batches += 1
+        self._counts.update({key: summary["counts"].get(key, 0) for key in COUNTS})
+        self._latencies.extend(committed_at - f.mtime for f in plan.process if f.mtime is not None)
 
     def _take(self) -> dict[str, Stat]:
         """The oldest waiting files, up to the batch's cap in files and bytes (one file at least)."""

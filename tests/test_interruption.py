@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.job import Interrupted, JobFailed, execute, temp_folders
+from pipeline.job import execute, temp_folders
+from pipeline.stopping import Interrupted, JobFailed
 
 from .conftest import sigterm_when_held, write_random_articles
 

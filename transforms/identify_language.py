@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import apache_beam as beam
-from apache_beam.utils import shared
 
 from transforms.core.language import LanguageConfig, identify, load_identifier
 from transforms.core.types import DEAD_LETTER, Article, DeadLetter
 from transforms.metrics import count
+from transforms.shared_objects import acquire
 
 
 class IdentifyLanguage(beam.PTransform):
@@ -34,16 +34,19 @@ class _Identifier:
         self.identifier = load_identifier(candidates)
 
 
+def shared_identifier(config: LanguageConfig) -> _Identifier:
+    """This process's identifier for `config`, shared by its DoFns and jobs."""
+    candidates = config.candidates
+    return acquire(f"py3langid:{candidates}", lambda: _Identifier(candidates))
+
+
 class _IdentifyFn(beam.DoFn):
     def __init__(self, config: LanguageConfig) -> None:
         self._config = config
-        self._shared = shared.Shared()
 
     def setup(self) -> None:
-        if not self._config.enabled:
-            return
-        candidates = self._config.candidates
-        self._identifier = self._shared.acquire(lambda: _Identifier(candidates), tag=f"py3langid:{candidates}")
+        if self._config.enabled:
+            self._identifier = shared_identifier(self._config)
 
     def process(self, article: Article) -> Iterator[Article | beam.pvalue.TaggedOutput]:
         config = self._config

@@ -7,7 +7,6 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 import apache_beam as beam
-from apache_beam.utils import shared
 
 from transforms.core.entities import TagConfig, Tagger
 from transforms.core.entity_post import group_article_entities, harmonise, harmonise_title
@@ -16,6 +15,7 @@ from transforms.core.nlp import load_ner_pipeline, model_info
 from transforms.core.records import error_text
 from transforms.core.types import DEAD_LETTER, Article, DeadLetter, Entity
 from transforms.metrics import count
+from transforms.shared_objects import acquire
 
 NO_MODEL = "no_model_for_language"
 UNDETERMINED_LANGUAGE = "language_undetermined"
@@ -65,17 +65,20 @@ class _Models:
             return self._loaded[name]
 
 
+def shared_models(config: TagConfig) -> _Models:
+    """This process's pipelines for `config` (each loaded when first needed), shared by its DoFns and jobs."""
+    models = sorted(config.models.items())
+    key = f"spacy:{config.model}:{models}:{config.keep_components}:{config.vocab_zone_chars}"
+    return acquire(key, lambda: _Models(config))
+
+
 class _TagBatchFn(beam.DoFn):
     def __init__(self, config: TagConfig) -> None:
         self._config = config
-        self._shared = shared.Shared()
 
     def setup(self) -> None:
-        config = self._config
-        models = sorted(config.models.items())
-        key = f"spacy:{config.model}:{models}:{config.keep_components}:{config.vocab_zone_chars}"
-        self._models = self._shared.acquire(lambda: _Models(config), tag=key)
-        self._labels = frozenset(config.labels)
+        self._models = shared_models(self._config)
+        self._labels = frozenset(self._config.labels)
 
     def process(self, batch: list[Article]) -> Iterator[Article | beam.pvalue.TaggedOutput]:
         by_model: defaultdict[str, list[Article]] = defaultdict(list)
