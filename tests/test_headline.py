@@ -138,7 +138,7 @@ def test_a_logo_h1_never_wins():
     logo = '<h1><a href="/">The Planet: all the news from the city and the valley</a></h1>'
     assert title_of(page(head, logo + BODY)) == "Old bridge to close to cars"
     # a site's tagline in the page header
-    tagline = "<header><h1>News and views from the valley</h1></header>"
+    tagline = '<header><h1>News and views from the valley</h1><a href="/">Front page</a></header>'
     assert title_of(page(head, tagline + BODY)) == "Old bridge to close to cars"
     # the site's name, neither a link nor in a page header
     name = '<meta property="og:site_name" content="The Daily Planet">'

@@ -38,9 +38,10 @@ _META_KINDS = {
 }
 # Links to a front page: "/", "./", "https://host/", "//host" (the filter runs in lxml: pages have many links).
 _HOME_LINKS = (
-    '//a[@href="/" or @href="./" or (contains(@href, "//") and not(contains(@href, "?"))'
+    './/a[@href="/" or @href="./" or (contains(@href, "//") and not(contains(@href, "?"))'
     ' and substring-after(substring-after(@href, "//"), "/") = "")]'
 )
+_SITE_HEADER = './/nav | .//*[@role="navigation"] | ' + _HOME_LINKS
 # A headline is one line: a longer "heading" is a paragraph, or a whole page wrapped in a heading.
 MAX_HEADLINE_CHARS = 300
 # Word overlap (Dice) at which an <h1> and a declared title count as the same headline.
@@ -213,12 +214,14 @@ def _hidden(element: Any) -> bool:
 
 
 def _in_chrome(element: Any) -> bool:
-    """Inside navigation, a footer, a sidebar, or a page header that is not an article's or the main content's."""
+    """Inside navigation, a footer, a sidebar, or the site's header: one with navigation or a link home, not in an
+    article or the main content."""
     ancestors = list(element.iterancestors())
     for index, node in enumerate(ancestors):
         if node.tag in _CHROME_TAGS or node.get("role", "").strip().lower() in _CHROME_ROLES:
             return True
-        if node.tag == "header" and not any(outer.tag in ("article", "main") for outer in ancestors[index + 1 :]):
+        outermost = not any(outer.tag in ("article", "main") for outer in ancestors[index + 1 :])
+        if node.tag == "header" and outermost and node.xpath(_SITE_HEADER):
             return True
     return False
 
