@@ -90,23 +90,24 @@ def module_at(ref: str, path: str, workdir: Path) -> ModuleType:
     return module
 
 
-def extraction_seconds(module: ModuleType, pages: dict[str, str]) -> float:
-    started = time.perf_counter()
-    for page in pages.values():
-        module.extract(page, None, favor_precision=True)
-    return time.perf_counter() - started
-
-
 def cost_ratio(ref: str, pages: dict[str, str], workdir: Path, rounds: int) -> dict[str, float]:
-    """Seconds of `html.extract` over all pages, here and at `ref`, in this process: best of interleaved rounds."""
+    """Seconds of `html.extract` over all pages, here and at `ref`, in this process: best of `rounds`.
+
+    The two versions alternate page by page (in turn first), so a change in the machine's load falls on both.
+    """
     base = module_at(ref, "transforms/core/html.py", workdir)
-    extraction_seconds(current_html, pages)  # warm up both (trafilatura's caches, lazy imports)
-    extraction_seconds(base, pages)
-    ours, theirs = [], []
-    for round_ in range(rounds):
-        for module in (current_html, base) if round_ % 2 == 0 else (base, current_html):
-            (ours if module is current_html else theirs).append(extraction_seconds(module, pages))
-    best, base_best = min(ours), min(theirs)
+    totals: dict[ModuleType, list[float]] = {current_html: [], base: []}
+    for round_ in range(rounds + 1):  # the first round warms both up (caches, lazy imports) and is not counted
+        seconds = dict.fromkeys(totals, 0.0)
+        for index, page in enumerate(pages.values()):
+            for module in (current_html, base) if (index + round_) % 2 == 0 else (base, current_html):
+                started = time.perf_counter()
+                module.extract(page, None, favor_precision=True)
+                seconds[module] += time.perf_counter() - started
+        if round_:
+            for module, total in seconds.items():
+                totals[module].append(total)
+    best, base_best = min(totals[current_html]), min(totals[base])
     return {"seconds": round(best, 2), "base_seconds": round(base_best, 2), "ratio": round(best / base_best, 3)}
 
 
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scorer", type=Path, required=True, help="folder of the boilerplate benchmark's evaluate.py")
     parser.add_argument("--workdir", type=Path, default=None, help="where the CLI writes (default: a temporary one)")
     parser.add_argument("--against", default=None, help="a git commit: also time html.extract against its version")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds for --against")
+    parser.add_argument("--rounds", type=int, default=3, help="timing rounds for --against")
     parser.add_argument("--misses", action="store_true", help="print each title that differs from the truth")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args(argv)
@@ -158,8 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         if cost:
             print(
-                f"== html.extract, {len(pages)} pages, best of {args.rounds} interleaved rounds: {cost['seconds']} s, "
-                f"at {args.against}: {cost['base_seconds']} s, ratio {cost['ratio']:.3f}"
+                f"== html.extract on {len(pages)} pages, alternating page by page, best of {args.rounds} rounds: "
+                f"{cost['seconds']} s, at {args.against}: {cost['base_seconds']} s, ratio {cost['ratio']:.3f}"
             )
     if args.misses:
         for key in misses["title"]:
