@@ -164,8 +164,11 @@ def main(argv: list[str] | None = None) -> int:
             )
     if args.misses:
         for key in misses["title"]:
-            print(f"{key[:8]} {truth[key]['site']}\n   truth:  {truth[key]['title']!r}\n   record: "
-                  f"{records.get(key, {}).get('title')!r}", file=sys.stderr if args.json else sys.stdout)
+            print(
+                f"{key[:8]} {truth[key]['site']}\n   truth:  {truth[key]['title']!r}\n   record: "
+                f"{records.get(key, {}).get('title')!r}",
+                file=sys.stderr if args.json else sys.stdout,
+            )
     return 0
 
 

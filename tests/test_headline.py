@@ -107,6 +107,13 @@ def test_the_h1_wins_where_the_social_title_differs():
     assert title_of(page(head, body)) == "Why Sergio Perez doesn't make the Top 10 for 2023"
 
 
+def test_chinese_and_japanese_titles_agree_character_by_character():
+    head = '<meta property="og:title" content="首相、来週訪米へ　会談の調整進む | 朝日新聞">'
+    promo = "<div><h1>Subscribe to our daily newsletter</h1></div>"
+    body = f"{promo}<article><h1>首相が来週訪米へ　首脳会談の調整進む</h1>{BODY}</article>"
+    assert title_of(page(head, body)) == "首相が来週訪米へ 首脳会談の調整進む"
+
+
 def test_the_headline_keeps_its_typographic_quotes():
     head = '<meta property="og:title" content="Pope issues \'Laudate Deum,\' a letter on climate">'
     body = f"<article><h1>Pope issues ‘Laudate Deum,’ a letter on climate</h1>{BODY}</article>"

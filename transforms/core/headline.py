@@ -13,7 +13,8 @@ from urllib.parse import urljoin, urlsplit
 # Separators between a headline and a site or section name in a <title> or og:title ("Headline | Site").
 _SEPARATOR = re.compile(r"(\s+(?:[|–—·•»~/]|::|//|-{1,2})\s+)")
 _PREFIX_COLON = re.compile(r"([^:]{1,40}):\s+")
-_WORD = re.compile(r"\w+")
+# A word: a run of letters and digits, or one Chinese or Japanese character (those scripts have no spaces).
+_WORD = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|\w+")
 _ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z]+\d*);", re.IGNORECASE)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _HIDDEN_CLASSES = frozenset(
@@ -46,7 +47,8 @@ _SITE_HEADER = './/nav | .//*[@role="navigation"] | ' + _HOME_LINKS
 MAX_HEADLINE_CHARS = 300
 # Word overlap (Dice) at which an <h1> and a declared title count as the same headline.
 AGREEMENT = 0.6
-# An <h1> that no declared title confirms needs this many words to be taken as the article's heading.
+# An <h1> that no declared title confirms needs this many words (between spaces) to be taken as the article's
+# heading.
 PLAIN_HEADING_WORDS = 3
 
 
@@ -92,7 +94,7 @@ def headline(tree: Any, declared: str | None, site: str | None, url: str | None,
     if agreeing:
         return max(agreeing, key=lambda item: item[:2])[2].text
     for heading in candidates:
-        plain = not heading.chrome and len(_words(heading.text)) >= PLAIN_HEADING_WORDS
+        plain = not heading.chrome and len(heading.text.split()) >= PLAIN_HEADING_WORDS
         if plain and _before_text(heading, tree, body):
             return heading.text
     if not bare:
