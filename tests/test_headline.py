@@ -71,6 +71,12 @@ def test_the_h1_wins_over_a_title_with_site_and_section_names():
     assert title_of(page(head, body)) == "Old bridge to close to cars"
 
 
+def test_a_newsletter_name_around_the_declared_title_gives_way_to_the_h1():
+    head = '<meta property="og:title" content="The Slatest for Dec. 22: Congress leaves town without a deal">'
+    body = f"<article><h1>Congress leaves town without a deal</h1>{BODY}</article>"
+    assert title_of(page(head, body)) == "Congress leaves town without a deal"
+
+
 def test_a_section_label_inside_the_h1_is_not_part_of_the_headline():
     head = '<meta property="og:title" content="Governor vetoes the ban on noncompete agreements">'
     body = (
