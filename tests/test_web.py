@@ -274,15 +274,6 @@ def test_web_formats_are_recognised():
     ]  # fmt: skip
 
 
-def test_the_site_name_is_taken_off_the_title():
-    from transforms.core.html import without_site_name
-
-    assert without_site_name("Nadal keeps Spain alive - Sportsnet", "Sportsnet") == "Nadal keeps Spain alive"
-    assert without_site_name("LinkNaija | Kate Henshaw in new photos", "linknaija") == "Kate Henshaw in new photos"
-    assert without_site_name("Sportsnet", "Sportsnet") == "Sportsnet"
-    assert without_site_name("A title", None) == "A title"
-
-
 def test_watch_extracts_web_pages_where_it_reads_them(tmp_path):
     from apache_beam.io import fileio
     from apache_beam.io.filesystem import FileMetadata

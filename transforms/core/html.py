@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from transforms.core.decode import UndecodableError, check_text, decode_bytes
+from transforms.core.headline import headline
 from transforms.core.types import Article, Source
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -17,7 +18,6 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 META_SCAN_BYTES = 16_384
 _META_CHARSET = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
 _HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.IGNORECASE)
-_TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ", ": ")
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
 _VALID_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")
 # The WHATWG encoding standard decodes these labels as Windows-1252, as every browser does.
@@ -135,7 +135,7 @@ def extract(html: str, url: str | None, *, favor_precision: bool) -> dict[str, A
     canonical = declared["canonical_url"]
     return {
         "text": paragraphs(document.text),
-        "title": without_site_name(document.title, document.sitename) or None,
+        "title": headline(tree, document.title, document.sitename, url or document.url, document.text) or None,
         "date": document.date or None,
         "authors": [name.strip() for name in (document.author or "").split(";") if name.strip()],
         "url": document.url or None,
@@ -163,19 +163,6 @@ def _declared(tree: Any) -> dict[str, str | None]:
 def paragraphs(text: str) -> str:
     """trafilatura's one-block-per-line text as the record's `\\n\\n`-separated paragraphs."""
     return "\n\n".join(line.strip() for line in text.splitlines() if line.strip())
-
-
-def without_site_name(title: str | None, site: str | None) -> str | None:
-    """The title without the site's name before or after a separator ("Headline | Site" → "Headline")."""
-    if not title or not site:
-        return title
-    folded, name = title.casefold(), site.casefold()
-    for separator in _TITLE_SEPARATORS:
-        if folded.endswith(separator + name) and len(title) > len(separator + site):
-            return title[: -len(separator + site)].strip()
-        if folded.startswith(name + separator) and len(title) > len(site + separator):
-            return title[len(site + separator) :].strip()
-    return title
 
 
 def without_headline(text: str, title: str | None) -> str:
