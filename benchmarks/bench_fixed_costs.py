@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     (work / "bound.py").write_text(BOUND_SCRIPT, encoding="utf-8")
     (work / "phases.py").write_text(PHASES_SCRIPT, encoding="utf-8")
     python = sys.executable
-    bound = [python, str(work / "bound.py"), args.model, NER_ONLY_EXCLUDE, "64", str(work / "one.jsonl"), str(work / "b")]
+    source, target = str(work / "one.jsonl"), str(work / "b")
+    bound = [python, str(work / "bound.py"), args.model, NER_ONLY_EXCLUDE, "64", source, target]
     cli = [python, "-m", "pipeline"]
 
     def run(folder: Path, out: str) -> list[str]:
