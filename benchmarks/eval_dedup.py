@@ -108,7 +108,7 @@ def run_stages(corpus: Path, output: Path) -> list[dict]:
     with beam.Pipeline(options=options) as pipeline:
         articles, _ = pipeline | "Read" >> ReadArticles(pattern, base, config.read)
         cleaned, _ = articles | "Clean" >> CleanArticles(config.clean)
-        cleaned = cleaned | "Strip" >> StripCorpusBoilerplate(config.clean.corpus_boilerplate)
+        cleaned, _ = cleaned | "Strip" >> StripCorpusBoilerplate(config.clean.corpus_boilerplate)
         annotated, _ = cleaned | "Dedup" >> ClusterDuplicates(config.dedup)
         _ = (
             annotated

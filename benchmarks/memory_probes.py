@@ -104,7 +104,7 @@ def hold_articles(folder: str, how: str, temp: str) -> None:
         articles, _ = pipeline | ReadArticles(f"{folder}/**", folder, ReadConfig())
         cleaned, _ = articles | CleanArticles(clean)
         if how != "none":
-            cleaned = cleaned | StripCorpusBoilerplate(clean.corpus_boilerplate, temp_root)
+            cleaned, _ = cleaned | StripCorpusBoilerplate(clean.corpus_boilerplate, temp_root)
         _ = cleaned | beam.Map(lambda _: None)
     print(f"hold {how}: launcher peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10} MiB")
 

@@ -1,4 +1,4 @@
-"""The whole pipeline in one screen: read, clean, know the corpus, tag, write."""
+"""The whole pipeline in one screen: read, clean, know the corpus, tag, write; and what one job is."""
 
 from __future__ import annotations
 
@@ -37,31 +37,24 @@ class Job:
 
 
 def build_pipeline(pipeline: beam.Pipeline, job: Job, progress: str | None = None) -> None:
-    """Add the article-enrich transforms to `pipeline`, reading `job.inputs` and writing under `job.output`.
+    """Add the article-enrich transforms to `pipeline`: read `job.inputs`, clean, know the corpus, tag, and write
+    under `job.output` the records, the dead letters and {file prefix: JSON lines} of the stages that keep some.
 
     Articles waiting for a corpus-wide result are parked in temporary files under the output, unless the job
-    is small (the runner holds them; fewer stages to start). `progress`: a local folder where readers report
-    how far they are (pipeline/progress.py), or None.
+    is small: then the runner holds them, and each stage takes its compact form (fewer steps to start).
+    `progress`: a local folder where readers report how far they are (pipeline/progress.py), or None.
     """
-    config, inputs = job.config, job.inputs
-    source = ReadArticles(inputs.patterns, inputs.base, config.read, progress, inputs.holds_archives)
-    sink = WriteEnriched(job.output, config.write, progress)
-    enrich(pipeline, config, source, sink, job)
-
-
-def enrich(pipeline: beam.Pipeline, config: Config, source: beam.PTransform, sink: beam.PTransform, job: Job) -> None:
-    """Read from `source` (articles, dead letters), clean, cluster duplicates, tag, and write with `sink`.
-
-    The sink gets (articles, dead letters, {file prefix: extra JSON lines}).
-    """
-    temp_root = None if job.small else job.output
+    config, inputs, small = job.config, job.inputs, job.small
+    temp_root = None if small else job.output
+    source = ReadArticles(inputs.patterns, inputs.base, config.read, progress, inputs.holds_archives, small)
     articles, read_dead = pipeline | "ReadArticles" >> source
     cleaned, clean_dead = articles | "CleanArticles" >> CleanArticles(config.clean)
     boilerplate = StripCorpusBoilerplate(config.clean.corpus_boilerplate, temp_root, job.history)
-    cleaned = cleaned | "StripCorpusBoilerplate" >> boilerplate
-    duplicates = ClusterDuplicates(config.dedup, job.history, temp_root)
+    cleaned, line_files = cleaned | "StripCorpusBoilerplate" >> boilerplate
+    duplicates = ClusterDuplicates(config.dedup, job.history, temp_root, small)
     cleaned, duplicate_files = cleaned | "ClusterDuplicates" >> duplicates
     cleaned, language_dead = cleaned | "IdentifyLanguage" >> IdentifyLanguage(config.language)
     tagged, tag_dead = cleaned | "TagEntities" >> TagEntities(config.tag)
     dead_letters = (read_dead, clean_dead, language_dead, tag_dead) | "CollectDeadLetters" >> beam.Flatten()
-    _ = (tagged, dead_letters, duplicate_files) | "WriteEnriched" >> sink
+    sink = WriteEnriched(job.output, config.write, progress, small)
+    _ = (tagged, dead_letters, line_files | duplicate_files) | "WriteEnriched" >> sink

@@ -132,7 +132,7 @@ class IncrementalOutput:
         staging = f"{self.path}/{layout.STAGING}{name}"
         replaced = frozenset(self.store.ledger([f.uri for f in plan.process]))
         inputs = Inputs(tuple(escape(f.uri) for f in plan.process), base, label)
-        history = History(self.store.path, replaced, staging)
+        history = History(self.store.path, replaced)
         config = config or self._config
         small = is_small(f.size for f in plan.process)
         try:

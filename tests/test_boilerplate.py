@@ -51,7 +51,7 @@ def test_repeated_lines_are_removed_within_a_site():
     articles = [_article(f"blog/{i}.txt", f"Story number {i} is unique.\n\nGo Back to Top.") for i in range(3)]
     articles.append(_article("other/1.txt", "An unrelated story.\n\nGo Back to Top."))
     with TestPipeline() as p:
-        stripped = p | beam.Create(articles) | StripCorpusBoilerplate(CorpusBoilerplateConfig(min_articles=3))
+        stripped, _ = p | beam.Create(articles) | StripCorpusBoilerplate(CorpusBoilerplateConfig(min_articles=3))
         assert_that(
             stripped | beam.Map(lambda a: (a.id, a.text, a.cleaning)),
             equal_to(
@@ -75,7 +75,7 @@ def test_partial_counts_add_up_per_bucket():
 def test_articles_are_held_in_files_until_counted_then_the_files_are_deleted(tmp_path):
     articles = [_article(f"blog/{i}.txt", f"Story number {i} is unique.\n\nGo Back to Top.") for i in range(600)]
     with TestPipeline() as p:
-        stripped = (
+        stripped, _ = (
             p
             | beam.Create(articles)
             | StripCorpusBoilerplate(CorpusBoilerplateConfig(min_articles=3), temp_root=str(tmp_path))
@@ -97,26 +97,24 @@ def test_committed_articles_line_keys_are_evidence_and_this_jobs_are_written(tmp
     store.close()
     articles = [_article("blog/new.txt", "A new story.\n\nGo Back to Top."), _article("blog/x.txt", "Only this.")]
     # blog/2.txt is processed again by this job: its committed keys are not evidence, so the line is in 3 articles.
-    history = History(str(tmp_path / "corpus.sqlite"), frozenset({"/c/blog/2.txt"}), str(tmp_path / "run"))
+    history = History(str(tmp_path / "corpus.sqlite"), frozenset({"/c/blog/2.txt"}))
     with TestPipeline() as p:
         config = CorpusBoilerplateConfig(min_articles=4)
-        stripped = p | beam.Create(articles) | StripCorpusBoilerplate(config, str(tmp_path), history)
+        stripped, _ = p | beam.Create(articles) | StripCorpusBoilerplate(config, str(tmp_path), history)
         expected = ["A new story.\n\nGo Back to Top.", "Only this."]
         assert_that(stripped | beam.Map(lambda a: a.text), equal_to(expected), label="BelowTheThreshold")
     with TestPipeline() as p:
         config = CorpusBoilerplateConfig(min_articles=3)
-        stripped = p | beam.Create(articles) | StripCorpusBoilerplate(config, str(tmp_path), history)
+        stripped, files = p | beam.Create(articles) | StripCorpusBoilerplate(config, str(tmp_path), history)
         expected = ["A new story.", "Only this."]
         assert_that(stripped | beam.Map(lambda a: a.text), equal_to(expected), label="AtTheThreshold")
-    shards = (tmp_path / "run").glob("corpus-lines-*.jsonl")
-    written = [json.loads(line) for path in shards for line in path.read_text().splitlines()]
-    assert sorted((r["source"]["uri"], r["lines"]) for r in written) == sorted(
-        (a.source.uri, sorted(distinct_line_keys(a))) for a in articles
-    )
+        keys = files["corpus-lines"] | beam.Map(json.loads) | beam.Map(lambda r: (r["source"]["uri"], r["lines"]))
+        written = [(a.source.uri, sorted(distinct_line_keys(a))) for a in articles]
+        assert_that(keys, equal_to(written), label="LineKeysForLaterRuns")
 
 
 def test_disabled_passes_articles_through():
     articles = [_article(f"{i}.txt", "Same line.\n\nSame line two.") for i in range(3)]
     with TestPipeline() as p:
-        out = p | beam.Create(articles) | StripCorpusBoilerplate(CorpusBoilerplateConfig(enabled=False))
+        out, _ = p | beam.Create(articles) | StripCorpusBoilerplate(CorpusBoilerplateConfig(enabled=False))
         assert_that(out | beam.Map(lambda a: a.text), equal_to(["Same line.\n\nSame line two."] * 3), label="Unchanged")

@@ -24,6 +24,7 @@ from transforms.core.dedup import (
     assign,
     band_keys,
     bucket_pairs,
+    cluster_together,
     exact_group,
     find_probability,
     jaccard,
@@ -239,6 +240,29 @@ def test_cluster_duplicates_annotates_every_article_and_drops_copies_when_asked(
             | beam.Map(lambda r: (r["id"][-1], r["duplicate"]["cluster"][-1]))
         )
         assert_that(listed, equal_to([("b", "a"), ("c", "a")]), label="Dropped")
+
+
+def test_a_compact_job_finds_the_same_clusters_in_one_step():
+    rng = random.Random(5)
+    originals = [story(100 + n, 250) for n in range(12)]
+    articles = [article(f"o{n}", text) for n, text in enumerate(originals)]
+    for n in range(40):  # exact copies, light and heavy edits, chains of edits, strangers
+        base = originals[rng.randrange(len(originals))]
+        kind = rng.choice(["exact", "light", "heavy", "stranger"])
+        text = {"exact": base.upper(), "light": change_words(base, 4, n), "heavy": change_words(base, 30, n)}.get(
+            kind, story(500 + n, 250)
+        )
+        articles.append(article(f"x{n:02d}", text))
+    sigs = [sig(Node(a.id, len(a.text)), a.text) for a in articles]
+    assignments, verified = cluster_together(sigs, DedupConfig().threshold)
+    assert verified > 0 and len({d.cluster for _, d in assignments}) > 3
+    expected = dict(assignments)
+    expected = [(a.id, expected.get(a.id) or Duplicate(a.id, 1, None, 1.0)) for a in articles]
+    for compact in (False, True):
+        with TestPipeline() as p:
+            annotated, _ = p | beam.Create(articles) | ClusterDuplicates(DedupConfig(), compact=compact)
+            found = annotated | beam.Map(lambda a: (a.id, a.duplicate))
+            assert_that(found, equal_to(expected), label="SameClusters")
 
 
 # ---- end to end --------------------------------------------------------------------------------

@@ -128,10 +128,13 @@ def test_prune_drops_the_records_of_reprocessed_inputs_once(tmp_path):
 # ---- end to end, with the tiny model ------------------------------------------------------------
 
 
-def write_articles(folder: Path, names: range, text: str = "Talks in Geneva went on.") -> None:
+def write_articles(folder: Path, names: range, text: str = "Talks in Geneva went on.", words: int = 0) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for n in names:
-        (folder / f"a{n:03d}.txt").write_text(f"Story {n}\n\n{text} Number {n}.\n", encoding="utf-8")
+        body = f"{text} Number {n}."
+        if words:
+            body += "\n\n" + " ".join(f"word{n}x{i}" for i in range(words)) + "."
+        (folder / f"a{n:03d}.txt").write_text(f"Story {n}\n\n{body}\n", encoding="utf-8")
 
 
 def committed_records(output: Path) -> list[dict]:
@@ -245,7 +248,7 @@ def test_a_run_killed_mid_way_leaves_nothing_and_the_next_run_does_its_work(tmp_
     corpus, output = tmp_path / "corpus", tmp_path / "out"
     write_articles(corpus, range(6))
     assert incremental(corpus, output, tiny_model) == 0
-    write_articles(corpus, range(6, 30))
+    write_articles(corpus, range(6, 30), words=700)  # enough to start worker processes, and hold files
     write_articles(corpus, range(3), text="Talks moved to Budapest.")
     command = [sys.executable, "-m", "pipeline", "run", "--incremental", "--input", str(corpus)]
     process = subprocess.Popen([*command, "--output", str(output), "--model", tiny_model], cwd=ROOT)

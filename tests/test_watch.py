@@ -163,8 +163,10 @@ def test_sigterm_stops_the_watcher_cleanly_and_a_kill_loses_and_repeats_nothing(
     assert not (output / "_lock").exists()
 
     # Killed while a batch is in flight (its staging folder exists), then restarted: each input exactly once.
+    # The batch is big enough to start worker processes, whose held files show it is in flight.
     for n in range(40):
-        (input_dir / f"batch-{n}.txt").write_text(f"Story {n} from Budapest.", encoding="utf-8")
+        filler = " ".join(f"word{n}x{i}" for i in range(500))
+        (input_dir / f"batch-{n}.txt").write_text(f"Story {n} from Budapest.\n\n{filler}.", encoding="utf-8")
     process = _start_watch(input_dir, output, tiny_model)
     try:
         assert _wait_for(lambda: list(output.glob("_tmp-run=*/*")), 60), "no batch in flight"

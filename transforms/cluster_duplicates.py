@@ -16,6 +16,7 @@ from transforms.core.dedup import (
     algorithm,
     assign,
     cluster_kinds,
+    cluster_together,
     exact_group,
     jaccard,
     packed_bands,
@@ -45,16 +46,21 @@ class ClusterDuplicates(beam.PTransform):
     instead of on; with a `history` (incremental runs), new articles are also compared with the committed
     articles that share a key with them (looked up in its store), and this job's signatures are written to
     `signatures-*.jsonl` for later runs. With `temp_root`, the articles wait in files there (HoldArticles)
-    instead of in the runner.
+    instead of in the runner. A `compact` job (a few articles, one worker) finds the same clusters in one step.
     """
 
     def __init__(
-        self, config: DedupConfig, history: History | None = None, temp_root: str | None = None
+        self,
+        config: DedupConfig,
+        history: History | None = None,
+        temp_root: str | None = None,
+        compact: bool = False,
     ) -> None:
         super().__init__()
         self._config = config
         self._history = history
         self._temp_root = temp_root
+        self._compact = compact
 
     def expand(self, articles):
         if not self._config.enabled:
@@ -64,10 +70,38 @@ class ClusterDuplicates(beam.PTransform):
             | "Batch" >> beam.BatchElements(min_batch_size=SIGNATURE_BATCH, max_batch_size=SIGNATURE_BATCH)
             | "Signatures" >> beam.FlatMap(_signatures, self._config)
         )
+        if self._compact:
+            clusters = (
+                signatures
+                | "AllSignatures" >> beam.Map(lambda sig: (None, sig))
+                | "Together" >> beam.GroupByKey()
+                | "Clusters" >> beam.ParDo(_ClusterTogetherFn(self._config.threshold, self._history))
+            )
+        else:
+            clusters = self._clusters(articles.pipeline, signatures)
+        keep = self._history is not None
+        if self._temp_root is not None:
+            articles = articles | "HoldArticles" >> HoldArticles(self._temp_root, until=clusters)
+        annotated = (
+            articles
+            | "AnnotateBatch" >> beam.BatchElements(min_batch_size=SIGNATURE_BATCH, max_batch_size=SIGNATURE_BATCH)
+            | "Annotate"
+            >> beam.ParDo(_AnnotateFn(self._config, keep), clusters=beam.pvalue.AsDict(clusters)).with_outputs(
+                layout.DUPLICATES, layout.SIGNATURES, main="articles"
+            )
+        )
+        files = {layout.DUPLICATES: annotated[layout.DUPLICATES]} if self._config.drop else {}
+        if keep:
+            files[layout.SIGNATURES] = annotated[layout.SIGNATURES]
+        return annotated["articles"], files
+
+    def _clusters(self, pipeline: beam.Pipeline, signatures: beam.PCollection) -> beam.PCollection:
+        """(id, Duplicate) of the articles in clusters, by group-by-key steps whose memory grows with the
+        duplicates, not the corpus."""
         if self._history is not None:
             keys = signatures | "NewKeys" >> beam.FlatMap(lambda sig: (sig.text_key, *sig.bands))
             earlier = (
-                articles.pipeline
+                pipeline
                 | "Store" >> beam.Create([self._history.store])
                 | "EarlierSignatures"
                 >> beam.ParDo(_EarlierSignaturesFn(self._history.replaced), keys=beam.pvalue.AsIter(keys))
@@ -87,22 +121,7 @@ class ClusterDuplicates(beam.PTransform):
             | "CandidatePairs" >> beam.FlatMap(lambda shard: shard_pairs(shard[1]))
         )
         edges = (signatures, candidates) | "VerifyPairs" >> _VerifyPairs(self._config.threshold)
-        clusters = (edges, groups) | "Clusters" >> _Clusters()
-        keep = self._history is not None
-        if self._temp_root is not None:
-            articles = articles | "HoldArticles" >> HoldArticles(self._temp_root, until=clusters)
-        annotated = (
-            articles
-            | "AnnotateBatch" >> beam.BatchElements(min_batch_size=SIGNATURE_BATCH, max_batch_size=SIGNATURE_BATCH)
-            | "Annotate"
-            >> beam.ParDo(_AnnotateFn(self._config, keep), clusters=beam.pvalue.AsDict(clusters)).with_outputs(
-                layout.DUPLICATES, layout.SIGNATURES, main="articles"
-            )
-        )
-        files = {layout.DUPLICATES: annotated[layout.DUPLICATES]} if self._config.drop else {}
-        if keep:
-            files[layout.SIGNATURES] = annotated[layout.SIGNATURES]
-        return annotated["articles"], files
+        return (edges, groups) | "Clusters" >> _Clusters()
 
 
 def _signatures(batch: list[Article], config: DedupConfig) -> list[Signature]:
@@ -119,6 +138,30 @@ def _exact_groups(text_nodes: tuple[str, Iterable[tuple]]) -> Iterator[list[Node
     _, members = exact_group(Node(*fields) for fields in text_nodes[1])
     if len(members) > 1:
         yield members
+
+
+class _ClusterTogetherFn(beam.DoFn):
+    """A compact job's clusters in one step: its signatures with the committed articles sharing a key with them."""
+
+    def __init__(self, threshold: float, history: History | None) -> None:
+        self._threshold = threshold
+        self._history = history
+
+    def process(self, keyed: tuple[None, Iterable[Signature]]) -> Iterator[tuple[str, Duplicate]]:
+        sigs = list(keyed[1])
+        if self._history is not None:
+            reader = StoreReader(self._history.store)
+            try:
+                text_keys, bands = [sig.text_key for sig in sigs], [band for sig in sigs for band in sig.bands]
+                sigs += reader.signatures_sharing(text_keys, bands, excluding=self._history.replaced)
+            finally:
+                reader.close()
+        assignments, verified = cluster_together(sigs, self._threshold)
+        if verified:
+            count(None, "dedup_pairs_verified", verified)
+        for kind in cluster_kinds(assignments).values():
+            count(kind, f"duplicate_clusters_{kind}")
+        yield from assignments
 
 
 class _EarlierSignaturesFn(beam.DoFn):

@@ -35,6 +35,7 @@ class ReadArticles(beam.PTransform):
     If the input may hold WARC `archives`, their pages are extracted in a stage of their own (ExtractPages),
     spread over all workers. Without, pages are extracted where they are read: merging two stages' articles
     would make the DirectRunner hold every article in its launcher's memory. The articles are the same.
+    A `compact` job (a few articles, one worker) spreads nothing: its files and pages stay where they are read.
     """
 
     def __init__(
@@ -44,10 +45,12 @@ class ReadArticles(beam.PTransform):
         config: ReadConfig,
         progress: str | None = None,
         archives: bool = True,
+        compact: bool = False,
     ) -> None:
         super().__init__()
         self._patterns = [patterns] if isinstance(patterns, str) else list(patterns)
-        self._parse = _ParseArticleFiles(base, config, progress, archives)
+        self._parse = _ParseArticleFiles(base, config, progress, archives and not compact)
+        self._compact = compact
 
     def expand(self, pbegin):
         files = (
@@ -55,8 +58,9 @@ class ReadArticles(beam.PTransform):
             | "Patterns" >> beam.Create(self._patterns)
             | "MatchFiles" >> beam.ParDo(MatchFiles())
             | "KeepArticleFiles" >> beam.Filter(lambda meta: parse.article_format(meta.path) is not None)
-            | "SpreadFiles" >> _SpreadFiles(FILES_PER_SHUFFLE)
         )
+        if not self._compact:
+            files = files | "SpreadFiles" >> _SpreadFiles(FILES_PER_SHUFFLE)
         return files | "ParseArticleFiles" >> self._parse
 
 

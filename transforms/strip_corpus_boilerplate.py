@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
@@ -19,6 +18,7 @@ from transforms.core.boilerplate import (
     repeated_keys,
     strip_repeated,
 )
+from transforms.core.records import line_keys_record, to_json_line
 from transforms.core.store import History, StoreReader
 from transforms.core.types import Article
 from transforms.hold_articles import HoldArticles
@@ -35,7 +35,8 @@ class StripCorpusBoilerplate(beam.PTransform):
     `temp_root` (HoldArticles) until the count is complete; then they are read back and stripped. Without
     `temp_root` the runner holds them (in memory on the DirectRunner; for tests and small inputs).
     With a `history`, committed articles count as evidence too (looked up in its store for the lines below the
-    threshold), and this job's keys are written for later runs.
+    threshold). Returns (articles, {file prefix: JSON lines}): with a history, each article's line keys, for the
+    corpus evidence of later runs.
     """
 
     def __init__(
@@ -48,10 +49,13 @@ class StripCorpusBoilerplate(beam.PTransform):
 
     def expand(self, articles):
         if not self._config.enabled:
-            return articles
+            return articles, {}
         lines = articles | "DistinctLines" >> beam.Map(_uri_and_keys)
+        files = {}
         if self._history is not None:
-            _ = lines | "WriteLineKeys" >> _WriteLineKeys(self._history.output)
+            files[layout.LINE_KEYS] = lines | "LineKeysToJson" >> beam.MapTuple(
+                lambda uri, keys: to_json_line(line_keys_record(uri, keys))
+            )
         repeated = (
             lines
             | "CountLines" >> beam.ParDo(_CountLinesFn())
@@ -60,7 +64,8 @@ class StripCorpusBoilerplate(beam.PTransform):
         )
         if self._temp_root is not None:
             articles = articles | "HoldArticles" >> HoldArticles(self._temp_root, until=repeated)
-        return articles | "StripRepeatedLines" >> beam.ParDo(_StripFn(), repeated=beam.pvalue.AsIter(repeated))
+        stripped = articles | "StripRepeatedLines" >> beam.ParDo(_StripFn(), repeated=beam.pvalue.AsIter(repeated))
+        return stripped, files
 
 
 class _CountLinesFn(beam.DoFn):
@@ -125,17 +130,6 @@ class _StripFn(beam.DoFn):
             return
         count(article, "corpus_boilerplate_lines", removed)
         yield article.replace(text=text, cleaning={**article.cleaning, "corpus_boilerplate": removed})
-
-
-@beam.ptransform_fn
-def _WriteLineKeys(lines, output: str):
-    """(uri, keys) as JSON lines `{"source": {"uri": …}, "lines": […]}`, the shape the ledger prunes by uri."""
-    return (
-        lines
-        | "LineKeysToJson" >> beam.Map(lambda item: json.dumps({"source": {"uri": item[0]}, "lines": sorted(item[1])}))
-        | "WriteLineKeyShards"
-        >> beam.io.WriteToText(layout.shard_prefix(output, layout.LINE_KEYS), file_name_suffix=layout.JSONL)
-    )
 
 
 def _uri_and_keys(article: Article) -> tuple[str, set[str]]:

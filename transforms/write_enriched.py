@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 
 from transforms.core import layout
 from transforms.core.arrow_schema import ENRICHED, parquet_row
@@ -14,19 +16,29 @@ from transforms.core.types import Article
 from transforms.index_entities import IndexEntities
 from transforms.metrics import count
 
+_LABELS = {
+    layout.ENRICHED: "WriteEnrichedShards",
+    layout.DEAD_LETTER: "WriteDeadLetterShards",
+    layout.ENTITIES: "WriteEntityIndex",
+}
+
 
 class WriteEnriched(beam.PTransform):
     """Write (articles, dead letters) under `output` as enriched-*.jsonl and dead-letter-*.jsonl.
 
     An optional third member, {prefix: JSON lines}, is written as `prefix-*.jsonl` (e.g. duplicates).
     With a local `progress` folder, the inputs that reach the output are reported there (pipeline/progress.py).
+    A `compact` job (a few articles, one worker) writes every JSON Lines shard in one step, one shard each.
     """
 
-    def __init__(self, output: str, config: WriteConfig, progress: str | None = None) -> None:
+    def __init__(
+        self, output: str, config: WriteConfig, progress: str | None = None, compact: bool = False
+    ) -> None:
         super().__init__()
         self._output = output.rstrip("/")
         self._config = config
         self._progress = progress
+        self._compact = compact
 
     def expand(self, outputs):
         articles, dead_letters, *more = outputs
@@ -34,31 +46,32 @@ class WriteEnriched(beam.PTransform):
         if self._progress is not None:
             for name, inputs in (("Articles", articles), ("DeadLetters", dead_letters)):
                 _ = inputs | f"ReportWritten{name}" >> beam.ParDo(_ReportWrittenFn(self._progress))
-        self._write_extras(articles)
-        for prefix, lines in (more[0] if more else {}).items():
-            _ = lines | f"Write_{prefix}" >> self._sink(prefix)
-        return (
-            enriched | "WriteEnrichedShards" >> self._sink(layout.ENRICHED),
-            dead | "WriteDeadLetterShards" >> self._sink(layout.DEAD_LETTER),
-        )
-
-    def _write_extras(self, articles) -> None:
-        """The corpus entity index if `write.entity_index`, and the enriched records as Parquet if `write.parquet`."""
+        lines = {layout.ENRICHED: enriched, layout.DEAD_LETTER: dead, **(more[0] if more else {})}
         if self._config.entity_index:
-            _ = articles | "IndexEntities" >> IndexEntities() | "WriteEntityIndex" >> self._sink(layout.ENTITIES)
+            lines[layout.ENTITIES] = articles | "IndexEntities" >> IndexEntities()
         if self._config.parquet:
-            _ = (
-                articles
-                | "ParquetRows" >> beam.Map(lambda article: parquet_row(enriched_record(article)))
-                | "WriteParquetShards"
-                >> beam.io.WriteToParquet(
-                    layout.shard_prefix(self._output, layout.ENRICHED),
-                    ENRICHED,
-                    file_name_suffix=layout.PARQUET,
-                    shard_name_template=layout.SHARD_TEMPLATE,
-                    num_shards=self._config.num_shards,
-                )
+            self._write_parquet(articles)
+        if self._compact:
+            return lines | "WriteShards" >> _WriteOneShardEach(self._output)
+        written = {}
+        for prefix, shard in lines.items():
+            written[prefix] = shard | _LABELS.get(prefix, f"Write_{prefix}") >> self._sink(prefix)
+        return written
+
+    def _write_parquet(self, articles) -> None:
+        """The enriched records as Parquet too (`write.parquet`)."""
+        _ = (
+            articles
+            | "ParquetRows" >> beam.Map(lambda article: parquet_row(enriched_record(article)))
+            | "WriteParquetShards"
+            >> beam.io.WriteToParquet(
+                layout.shard_prefix(self._output, layout.ENRICHED),
+                ENRICHED,
+                file_name_suffix=layout.PARQUET,
+                shard_name_template=layout.SHARD_TEMPLATE,
+                num_shards=self._config.num_shards,
             )
+        )
 
     def _sink(self, prefix: str) -> beam.io.WriteToText:
         return beam.io.WriteToText(
@@ -67,6 +80,51 @@ class WriteEnriched(beam.PTransform):
             shard_name_template=layout.SHARD_TEMPLATE,
             num_shards=self._config.num_shards,
         )
+
+
+@beam.ptransform_fn
+def _WriteOneShardEach(lines_by_prefix: dict, output: str):
+    """{prefix: JSON lines} as one `prefix-00000-of-00001.jsonl` each (empty if it has no lines), as WriteToText
+    names a single shard, all written in one step: files first in a `beam-temp-` folder, then renamed."""
+    prefixes = sorted(lines_by_prefix)
+    keyed = [
+        lines | f"Key_{prefix}" >> beam.Map(lambda line, prefix: (prefix, line), prefix)
+        for prefix, lines in lines_by_prefix.items()
+    ]
+    every = next(iter(lines_by_prefix.values())).pipeline | "EveryPrefix" >> beam.Create([(p, None) for p in prefixes])
+    return (
+        [every, *keyed]
+        | "AllLines" >> beam.Flatten()
+        | "ByPrefix" >> beam.GroupByKey()
+        | "Write" >> beam.ParDo(_WriteShardFn(output))
+    )
+
+
+class _WriteShardFn(beam.DoFn):
+    def __init__(self, output: str) -> None:
+        self._output = output
+
+    def start_bundle(self) -> None:
+        self._temp = f"{self._output}/{layout.BEAM_TEMP}shards-{uuid.uuid4().hex}"
+        self._written: list[str] = []
+
+    def process(self, prefix_lines: tuple[str, Iterable[str | None]]) -> Iterator[str]:
+        prefix, lines = prefix_lines
+        name = f"{prefix}-00000-of-00001{layout.JSONL}"
+        with FileSystems.create(f"{self._temp}/{name}") as handle:
+            for line in lines:
+                if line is not None:
+                    handle.write(line.encode("utf-8") + b"\n")
+        self._written.append(name)
+        yield f"{self._output}/{name}"
+
+    def finish_bundle(self) -> None:
+        if self._written:
+            FileSystems.rename(
+                [f"{self._temp}/{name}" for name in self._written], [f"{self._output}/{name}" for name in self._written]
+            )
+            if FileSystems.exists(self._temp):  # a local folder; object stores have no folder objects
+                FileSystems.delete([self._temp])
 
 
 class FormatRecords(beam.PTransform):

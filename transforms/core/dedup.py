@@ -337,6 +337,34 @@ def assign(edges: Iterable[Edge], groups: Iterable[list[Node]]) -> Iterator[tupl
                 yield member.id, Duplicate(centre, sizes[centre], kind, round(similarity, 4))
 
 
+def cluster_together(sigs: Sequence[Signature], threshold: float) -> tuple[list[tuple[str, Duplicate]], int]:
+    """The same clusters as the distributed steps give, found in memory (a small job's articles): exact groups by
+    text key, candidate pairs per band bucket, pairs verified on exact 5-gram Jaccard, then `assign`.
+
+    Returns the assignments and the number of pairs verified.
+    """
+    by_text: dict[str, list[Node]] = defaultdict(list)
+    buckets: dict[int, list[tuple[int, Node]]] = defaultdict(list)
+    shingles: dict[str, bytes] = {}
+    for sig in sigs:
+        by_text[sig.text_key].append(sig.node)
+        shingles[sig.node.id] = sig.shingles
+        for band in sig.bands:
+            buckets[band].append((int(sig.text_key[:16], 16), sig.node))
+    groups = [members for _, members in map(exact_group, by_text.values()) if len(members) > 1]
+    pairs: dict[tuple[str, str], tuple[Node, Node]] = {}
+    for bucket in buckets.values():
+        if len(bucket) > 1:
+            for a, b in bucket_pairs(bucket):
+                pairs.setdefault((a.id, b.id), (a, b))
+    edges = []
+    for a, b in pairs.values():
+        similarity = jaccard(shingles[a.id], shingles[b.id])
+        if similarity >= threshold:
+            edges.append(Edge(a, b, similarity))
+    return list(assign(edges, groups)), len(pairs)
+
+
 def cluster_kinds(assignments: Iterable[tuple[str, Duplicate]]) -> dict[str, str]:
     """cluster id -> `exact` if every member is an exact copy of the representative, else `near`."""
     kinds: dict[str, str] = {}

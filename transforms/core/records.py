@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +116,11 @@ def signature_record(signature: Signature, duplicate: Duplicate, params: dict[st
         "duplicate": duplicate_record(duplicate),
         "params": params,
     }
+
+
+def line_keys_record(uri: str, keys: Iterable[str]) -> dict[str, Any]:
+    """A `corpus-lines-*.jsonl` record: an article's line keys, the corpus evidence later runs count with theirs."""
+    return {"source": {"uri": uri}, "lines": sorted(keys)}
 
 
 def signature_from_record(record: dict[str, Any]) -> Signature:

@@ -46,12 +46,11 @@ _LINE_KEY_BYTES = 12
 
 @dataclass(frozen=True)
 class History:
-    """What a job knows of the runs committed before it: the store to look its articles up in, the inputs it
-    processes again (their committed evidence is left out), and the folder it writes its own evidence to."""
+    """What a job knows of the runs committed before it: the store to look its articles up in, and the inputs
+    it processes again (their committed evidence is left out)."""
 
     store: str
     replaced: frozenset[str]
-    output: str
 
 
 class CorpusStore:
