@@ -29,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sentences", type=int, default=5, help="sentences per article")
     parser.add_argument("--bbc-count", type=int, default=100)
     parser.add_argument("--baseline", default=None,
-                        help="a checkout of the code before language routing: BBC entities are compared with its run")
+                        help="a checkout of earlier code: its run of the same corpus gives the BBC entities and every "
+                        "article's route (the pipeline that tagged it, or why none did) to compare with")
     args = parser.parse_args(argv)
     work = Path(args.workdir)
     corpus, bbc_only = work / "corpus", work / "bbc-only"
@@ -66,10 +67,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{sum(bool(g['title_mentions']) for r in titled for g in r['entity_groups'])}")
     if args.baseline:
         baseline_out = work / "baseline"
-        _run(Path(args.baseline), bbc_only, baseline_out, [])
-        before = {p: r["entities"] for p, r in _records(baseline_out).items()}
-        same = sum(before.get(p.removeprefix("bbc/")) == r["entities"] for p, r in bbc.items())
+        _run(Path(args.baseline), corpus, baseline_out, ["--set", f"tag.models.fr={french}"])
+        before = _records(baseline_out)
+        same = sum(before[p]["entities"] == r["entities"] for p, r in bbc.items())
         print(f"BBC entities identical to the baseline run ({args.baseline}): {same}/{len(bbc)}")
+        changes = {p: (_route(before[p]), _route(r)) for p, r in records.items() if _route(r) != _route(before[p])}
+        held_out = sum(not p.startswith("bbc/") for p in changes)
+        print(f"routes changed from the baseline (model, or why untagged): {held_out} of {len(truth)} held-out "
+              f"articles, {len(changes) - held_out} of {len(bbc)} BBC articles: {dict(Counter(changes.values()))}")
 
     french_records = [r for r in records.values() if r["language"] == "fr"]
     allowed = {(p["pattern"], p["label"]) for p in FRENCH_PATTERNS}
@@ -142,6 +147,11 @@ def _records(output: Path, prefix: str = "enriched") -> dict[str, dict]:
 
 def _model(record: dict) -> str | None:
     return (record.get("model") or {}).get("name")
+
+
+def _route(record: dict) -> str:
+    """The pipeline that tagged a record, or why none did."""
+    return _model(record) or f"untagged: {(record['ner'] or {}).get('skipped')}"
 
 
 if __name__ == "__main__":

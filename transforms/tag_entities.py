@@ -11,7 +11,7 @@ from apache_beam.utils import shared
 
 from transforms.core.entities import TagConfig, Tagger
 from transforms.core.entity_post import group_article_entities, harmonise, harmonise_title
-from transforms.core.language import UNDETERMINED, route
+from transforms.core.language import FALLBACK, UNDETERMINED, route
 from transforms.core.nlp import load_ner_pipeline, model_info
 from transforms.core.records import error_text
 from transforms.core.types import DEAD_LETTER, Article, DeadLetter, Entity
@@ -96,7 +96,7 @@ class _TagBatchFn(beam.DoFn):
 
     def _route(self, article: Article) -> str | None:
         # An article that went through no language identification is the default model's.
-        language = article.language or "en"
+        language = article.route_language or article.language or FALLBACK
         return route(language, self._config.model, self._config.models, self._config.tag_undetermined)
 
     def _skipped(self, article: Article) -> Article:
