@@ -14,7 +14,7 @@ import yaml
 
 from transforms.core.clean import CleanConfig
 from transforms.core.dedup import DedupConfig, find_probability
-from transforms.core.entities import TagConfig
+from transforms.core.entities import TagConfig, language_models
 from transforms.core.language import LanguageConfig, load_identifier
 from transforms.core.nlp import model_exists
 from transforms.core.parse import ReadConfig
@@ -71,6 +71,8 @@ def load_config(path: str | None = None, overrides: list[str] = ()) -> Config:
     for override in overrides:
         _apply_override(data, override)
     config = _build(Config, data, "", origin)
+    # Given `tag.models` entries add to (or, as null, remove) the pipelines of installed extras.
+    config = dataclasses.replace(config, tag=dataclasses.replace(config.tag, models=language_models(config.tag.models)))
     _check(config, origin)
     return config
 

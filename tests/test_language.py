@@ -183,7 +183,9 @@ def test_language_keep_dead_letters_the_other_languages():
 
 
 TITLE_EN = (("Biden", "PERSON", "Biden"), ("Geneva", "GPE", "Geneva"))
-TITLE_FR = (("Paris", "LOC", "Paris"),)
+# The French ruler's CoNLL labels (PER, LOC) come out as the record's (PERSON, GPE), and "Macron" in the title
+# is the surname of the text's "Emmanuel Macron", as for English.
+TITLE_FR = (("Macron", "PERSON", "Macron"), ("Paris", "GPE", "Paris"))
 
 
 def test_each_article_is_tagged_by_its_languages_model_only_when_needed(tiny_model, french_model):
@@ -217,7 +219,7 @@ def test_each_article_is_tagged_by_its_languages_model_only_when_needed(tiny_mod
                 [
                     # "Biden" in the title: the surname of the text's "Joe Biden", which the ruler alone misses.
                     ("en", "en_pipeline", (("Joe Biden", "PERSON"), ("Geneva", "GPE")), TITLE_EN, None),
-                    ("fr", "fr_pipeline", (("Emmanuel Macron", "PER"), ("Paris", "LOC")), TITLE_FR, None),
+                    ("fr", "fr_pipeline", (("Emmanuel Macron", "PERSON"), ("Paris", "GPE")), TITLE_FR, None),
                     ("de", None, (), (), "no_model_for_language"),
                     ("zh", None, (), (), "language_undetermined"),
                     ("badminton", "en_pipeline", (("GENEVA", "GPE"), ("Geneva", "GPE")), (), None),
@@ -291,7 +293,7 @@ def test_a_mixed_language_corpus_offline(tmp_path, tiny_model, french_model, rec
     }
     assert records["fr"]["model"]["name"] == "fr_pipeline"
     french = {(e["text"], e["label"]) for e in records["fr"]["entities"]}
-    assert french == {("Emmanuel Macron", "PER"), ("Paris", "LOC")}
+    assert french == {("Emmanuel Macron", "PERSON"), ("Paris", "GPE")}
     assert records["en-2"]["title_entities"] == [
         {"text": "Elena Ruiz", "label": "PERSON", "start": 0, "end": 10},
         {"text": "Budapest", "label": "GPE", "start": 14, "end": 22},
