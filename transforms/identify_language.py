@@ -6,15 +6,16 @@ from collections.abc import Iterator
 
 import apache_beam as beam
 
-from transforms.core.language import LanguageConfig, identify, load_identifier
+from transforms.core.language import LanguageConfig, identify, load_identifier, routed_language, running_share
 from transforms.core.types import DEAD_LETTER, Article, DeadLetter
 from transforms.metrics import count
 from transforms.shared_objects import acquire
 
 
 class IdentifyLanguage(beam.PTransform):
-    """Set every article's `language` and `language_score`; returns (articles, dead letters), the dead letters
-    being the articles in a language outside `language.keep` (`language_filtered`) when that list is given."""
+    """Set every article's `language`, `language_score` and `route_language` (the language whose pipeline tags
+    it); returns (articles, dead letters), the dead letters being the articles in a language outside
+    `language.keep` (`language_filtered`) when that list is given."""
 
     def __init__(self, config: LanguageConfig) -> None:
         super().__init__()
@@ -53,9 +54,10 @@ class _IdentifyFn(beam.DoFn):
         if not config.enabled:
             yield article
             return
+        prefix = article.text[: config.prefix_chars]
         found = identify(
             self._identifier.identifier,
-            article.text,
+            prefix,
             prefix_chars=config.prefix_chars,
             min_chars=config.min_chars,
             min_score=config.min_score,
@@ -66,4 +68,6 @@ class _IdentifyFn(beam.DoFn):
             dead = DeadLetter(article.source, "language", "language_filtered", message, article.id)
             yield beam.pvalue.TaggedOutput(DEAD_LETTER, dead)
             return
-        yield article.replace(language=found.language, language_score=found.score)
+        route = routed_language(found, running_share(prefix), config)
+        count(article, "language_fallback", int(route != found.language))
+        yield article.replace(language=found.language, language_score=found.score, route_language=route)

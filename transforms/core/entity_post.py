@@ -7,11 +7,13 @@ import functools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from transforms.core.types import Entity, EntityGroup
 
+# OntoNotes' names, and MISC: the other names of pipelines with CoNLL labels (transforms.core.entities.RECORD_LABELS).
 NAME_LABELS = frozenset(
-    {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW", "LANGUAGE"}
+    {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW", "LANGUAGE", "MISC"}
 )
 _NAME_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"})
 # Names of these kinds never end in a bare number ("Andrew Park 72" is a name and a score) or a possessive;
@@ -20,13 +22,36 @@ _TRIM_NUMBER_LABELS = frozenset({"PERSON", "GPE", "NORP"})
 _TRIM_POSSESSIVE_LABELS = frozenset({"PERSON", "GPE", "LOC", "NORP"})
 _TRAILING_NUMBERS = re.compile(r"(?:\s+\d+)+\Z")
 _TRAILING_POSSESSIVE = re.compile(r"\s*['’]+s?\Z")
-_LOWER_WORD = re.compile(r"\b[a-z]+\b")
+# French: a name does not begin with the elided article ("l'Assemblée nationale"; "L'Oréal" keeps its own), and
+# an elided word alone ("qu'", "C'") is none.
+_LEADING_ELISION = re.compile(r"\Al['’](?=\w)")
+_ELIDED_WORD = re.compile(r"[^\W\d_]+['’]")
+_LOWER_WORD = re.compile(r"\b[^\W\d_]+\b")
 _ACRONYM_SKIPPED = frozenset({"of", "and", "&", "for", "the", "de"})
-_OPENERS = " \t\"'“‘([`"
+_OPENERS = " \t\"'“‘«‹„([`"
 _SENTENCE_END = ".!?\n"
 
 
-def harmonise(text: str, entities: list[Entity], *, propagate: bool = True) -> list[Entity]:
+@dataclass(frozen=True)
+class _Rules:
+    """What differs between languages: English has possessives and "of"-acronyms, French elided articles; the
+    stop words (never propagated alone) and the words an acronym skips come from spaCy's list for the language."""
+
+    stop_words: frozenset[str]
+    acronym_skipped: frozenset[str]
+    possessives: bool
+    elisions: bool
+
+
+@functools.cache
+def _rules(language: str) -> _Rules:
+    stop_words = _stop_words(language)
+    if language == "en":
+        return _Rules(stop_words, _ACRONYM_SKIPPED, possessives=True, elisions=False)
+    return _Rules(stop_words, stop_words | {"&"}, possessives=False, elisions=language == "fr")
+
+
+def harmonise(text: str, entities: list[Entity], *, propagate: bool = True, language: str = "en") -> list[Entity]:
     """Entities with one label per name across the article and, if `propagate`, its missed mentions tagged.
 
     Mentions of a name (compared ignoring case, spacing, a leading "the" and a possessive) take their
@@ -34,16 +59,21 @@ def harmonise(text: str, entities: list[Entity], *, propagate: bool = True) -> l
     whole-word occurrences of a tagged name, of its upper-case form (headlines) and, after the full name,
     of a person's surname. It skips lowercase forms, stop words, a sentence-initial word the article also
     uses in lower case, a word followed by another capitalised word, and anything overlapping an entity.
-    Names of kinds that cannot end in a score ("Park 72") or a possessive lose it. Of overlapping input
+    Names of kinds that cannot end in a score ("Park 72") or, in English, a possessive lose it; in French a
+    name loses a leading elided article ("l'Élysée"), and an elided word alone ("qu'") is no name. `language`
+    is the tagging pipeline's: it chooses the stop words and those rules (`_rules`). Of overlapping input
     entities the earlier, then longer, stays. The result is sorted by start.
 
     Raises ValueError for an entity whose offsets do not slice `text` to its `text`.
     """
+    rules = _rules(language)
     kept = _without_overlaps(_checked(text, entities))
+    if rules.elisions:
+        kept = [trimmed for e in kept if (trimmed := _without_elision(e)) is not None]
     labels = _vote(kept)
-    result = [_trimmed(_relabelled(e, labels)) for e in kept]
+    result = [_trimmed(_relabelled(e, labels), rules.possessives) for e in kept]
     if propagate:
-        result = sorted([*result, *_propagated(text, result)], key=lambda e: e.start)
+        result = sorted([*result, *_propagated(text, result, rules.stop_words)], key=lambda e: e.start)
     return result
 
 
@@ -59,15 +89,25 @@ def _checked(text: str, entities: Iterable[Entity]) -> Iterator[Entity]:
         yield e
 
 
-def _trimmed(e: Entity) -> Entity:
+def _trimmed(e: Entity, possessives: bool) -> Entity:
     end = len(e.text)
     if e.label in _TRIM_NUMBER_LABELS and (m := _TRAILING_NUMBERS.search(e.text)):
         end = m.start()
-    if e.label in _TRIM_POSSESSIVE_LABELS and (m := _TRAILING_POSSESSIVE.search(e.text, 0, end)):
+    if possessives and e.label in _TRIM_POSSESSIVE_LABELS and (m := _TRAILING_POSSESSIVE.search(e.text, 0, end)):
         end = m.start()
     if end == len(e.text) or not e.text[:end].strip():
         return e
     return Entity(e.text[:end], e.label, e.start, e.start + end)
+
+
+def _without_elision(e: Entity) -> Entity | None:
+    if e.label not in NAME_LABELS:
+        return e
+    if _ELIDED_WORD.fullmatch(e.text):
+        return None
+    if not (m := _LEADING_ELISION.match(e.text)):
+        return e
+    return Entity(e.text[m.end() :], e.label, e.start + m.end(), e.end)
 
 
 def _without_overlaps(entities: Iterable[Entity]) -> list[Entity]:
@@ -126,14 +166,14 @@ def _full_name(surface: str) -> list[str]:
     return tokens
 
 
-def _propagated(text: str, entities: list[Entity]) -> list[Entity]:
+def _propagated(text: str, entities: list[Entity], stop_words: frozenset[str]) -> list[Entity]:
     """New entities for untagged occurrences of names the article has tagged, longer names first."""
     taken = _Spans(entities)
     tagged = Counter(e.text for e in entities)
     ambiguous = _ambiguous_keys(entities)
     lower_words = _LowerWords(text)
     found = []
-    for form, (label, since) in sorted(_forms(entities).items(), key=lambda item: -len(item[0])):
+    for form, (label, since) in sorted(_forms(entities, stop_words).items(), key=lambda item: -len(item[0])):
         # As many occurrences as exact-match entities: every occurrence is tagged already.
         if text.count(form) == tagged[form] or _key(form) in ambiguous:
             continue
@@ -158,7 +198,7 @@ def _ambiguous_keys(entities: list[Entity]) -> set[str]:
     return ambiguous
 
 
-def _forms(entities: list[Entity]) -> dict[str, tuple[str, int]]:
+def _forms(entities: list[Entity], stop_words: frozenset[str]) -> dict[str, tuple[str, int]]:
     """Surface form -> (label, offset from which it may be tagged): names, their capitals, surnames."""
     forms: dict[str, tuple[str, int]] = {}
     for e in entities:
@@ -169,17 +209,17 @@ def _forms(entities: list[Entity]) -> dict[str, tuple[str, int]]:
         if e.label == "PERSON" and (tokens := _full_name(surface)):
             candidates.append((tokens[-1], e.start))
         for form, since in candidates:
-            if (form not in forms or since < forms[form][1]) and _propagatable(form):
+            if (form not in forms or since < forms[form][1]) and _propagatable(form, stop_words):
                 forms[form] = (e.label, since)
     return forms
 
 
-def _propagatable(form: str) -> bool:
+def _propagatable(form: str, stop_words: frozenset[str]) -> bool:
     return (
         len(form) > 1
         and form[0].isupper()
         and "\n" not in form
-        and not all(word in _stop_words() for word in form.casefold().split())
+        and not all(word in stop_words for word in form.casefold().split())
     )
 
 
@@ -237,30 +277,34 @@ class _LowerWords:
 
     def __contains__(self, word: str) -> bool:
         if self._words is None:
-            self._words = set(_LOWER_WORD.findall(self._text))
+            self._words = {word for word in _LOWER_WORD.findall(self._text) if word.islower()}
         return word in self._words
 
 
-@functools.cache
-def _stop_words() -> frozenset[str]:
-    from spacy.lang.en.stop_words import STOP_WORDS
+def _stop_words(language: str) -> frozenset[str]:
+    """spaCy's stop words for `language` (none for a language spaCy does not know)."""
+    import spacy.util
 
-    return frozenset(STOP_WORDS)
+    try:
+        return frozenset(spacy.util.get_lang_class(language).Defaults.stop_words)
+    except ImportError:
+        return frozenset()
 
 
-def group_entities(entities: list[Entity]) -> list[EntityGroup]:
+def group_entities(entities: list[Entity], *, language: str = "en") -> list[EntityGroup]:
     """One group per real-world entity, in order of first mention.
 
     Mentions group by label and name key. A one-token PERSON mention joins the full name it is the last
     (or first) token of, the nearest preceding one if several. An ORG acronym joins the ORG it abbreviates
-    if that came first. Only names of real-world things are grouped, not dates or numbers.
+    if that came first (the initials of its words but "of", "and"…: in another language, its stop words).
+    Only names of real-world things are grouped, not dates or numbers.
     """
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, e in enumerate(entities):
         if e.label in NAME_LABELS:
             groups[(e.label, _key(e.text))].append(i)
     _join_short_names(entities, groups)
-    _join_acronyms(entities, groups)
+    _join_acronyms(entities, groups, _rules(language).acronym_skipped)
     ordered = sorted((sorted(mentions) for mentions in groups.values() if mentions), key=lambda m: m[0])
     return [EntityGroup(_canonical(entities, m), entities[m[0]].label, tuple(m)) for m in ordered]
 
@@ -288,11 +332,11 @@ def _distance(entities: list[Entity], mentions: list[int], i: int) -> tuple[int,
     return (0, min(before)) if before else (1, _first_start(entities, mentions))
 
 
-def _join_acronyms(entities: list[Entity], groups: dict[tuple[str, str], list[int]]) -> None:
+def _join_acronyms(entities: list[Entity], groups: dict[tuple[str, str], list[int]], skipped: frozenset[str]) -> None:
     """Move the mentions of an ORG acronym ("IMF") into the group of the one earlier ORG it abbreviates."""
     initials: defaultdict[str, list[tuple[str, str]]] = defaultdict(list)
     for label, key in groups:
-        words = [w for w in key.split() if w not in _ACRONYM_SKIPPED]
+        words = [w for w in key.split() if w not in skipped]
         if label == "ORG" and len(words) > 1:
             initials["".join(w[0] for w in words)].append((label, key))
     for label, key in list(groups):
@@ -317,18 +361,27 @@ TITLE_SEPARATOR = "\n\n"
 
 
 def harmonise_title(
-    text: str, entities: list[Entity], title: str, title_entities: list[Entity], *, propagate: bool = True
+    text: str,
+    entities: list[Entity],
+    title: str,
+    title_entities: list[Entity],
+    *,
+    propagate: bool = True,
+    language: str = "en",
 ) -> list[Entity]:
     """The title's entities harmonised with the article's (already harmonised) `entities`; offsets index `title`.
 
     The title is read as a last paragraph after the text: its mentions vote with the text's, a name the
     text labels keeps that label in the title ("Blair" is PERSON where the text has "Tony Blair"), and, if
     `propagate`, names the text tagged are tagged where the title has them untagged. Then the text corrects
-    the headline's mistakes (see `_fitted_to_text`). The text's entities are not changed.
+    the headline's mistakes (see `_fitted_to_text`). The text's entities are not changed. `language` as for
+    `harmonise`.
     """
     offset = len(text) + len(TITLE_SEPARATOR)
     shifted = [Entity(e.text, e.label, e.start + offset, e.end + offset) for e in _checked(title, title_entities)]
-    combined = harmonise(text + TITLE_SEPARATOR + title, [*entities, *shifted], propagate=propagate)
+    combined = harmonise(
+        text + TITLE_SEPARATOR + title, [*entities, *shifted], propagate=propagate, language=language
+    )
     text_labels = {_key(e.text): e.label for e in entities if e.label in NAME_LABELS}
     labels = {**_vote(combined), **text_labels}
     title_entities = [
@@ -336,20 +389,22 @@ def harmonise_title(
         for e in combined
         if e.start >= offset
     ]
-    return _fitted_to_text(text, entities, title_entities)
+    return _fitted_to_text(text, entities, title_entities, _rules(language).stop_words)
 
 
 _LEADING_NON_WORD = re.compile(r"\A[\W_]+")
 _WORD = re.compile(r"[^\W\d_]+")
 
 
-def _fitted_to_text(text: str, entities: list[Entity], title_entities: list[Entity]) -> list[Entity]:
+def _fitted_to_text(
+    text: str, entities: list[Entity], title_entities: list[Entity], stop_words: frozenset[str]
+) -> list[Entity]:
     """Headline mistakes corrected by what the text says: a name-like title entity the text does not name
     loses leading punctuation ("- Blair"); if it holds names the text tagged and otherwise only words the
     text writes in lower case, it becomes those names ("Actress Roberts" after "Julia Roberts", "Blair
     Labour" after "Tony Blair" and "Labour", but "De Niro" stays); if every word of it is written in lower
     case in the text, it was a common word capitalised by the headline ("Tsunami"), and goes."""
-    names = _text_names(entities)
+    names = _text_names(entities, stop_words)
     labels = {_key(form): label for form, label in names.items()}
     lower_words = _LowerWords(text)
     fitted = []
@@ -385,7 +440,7 @@ def _common_words_between(e: Entity, parts: list[Entity], lower_words: _LowerWor
     return all(word.casefold() in lower_words for word in _WORD.findall(rest))
 
 
-def _text_names(entities: list[Entity]) -> dict[str, str]:
+def _text_names(entities: list[Entity], stop_words: frozenset[str]) -> dict[str, str]:
     """Surface form -> label of the text's names: each name-like entity as cited, and full names' surnames."""
     names: dict[str, str] = {}
     for e in entities:
@@ -395,7 +450,7 @@ def _text_names(entities: list[Entity]) -> dict[str, str]:
         if e.label == "PERSON" and (tokens := _full_name(e.text)):
             forms.append(tokens[-1])
         for form in forms:
-            if _propagatable(form):
+            if _propagatable(form, stop_words):
                 names.setdefault(form, e.label)
     return names
 
@@ -413,7 +468,9 @@ def _known_parts(e: Entity, names: dict[str, str]) -> list[Entity]:
     return sorted(parts, key=lambda part: part.start)
 
 
-def group_article_entities(entities: list[Entity], title_entities: list[Entity]) -> list[EntityGroup]:
+def group_article_entities(
+    entities: list[Entity], title_entities: list[Entity], *, language: str = "en"
+) -> list[EntityGroup]:
     """`group_entities` over the text's and the title's mentions together ("Blair" in the title joins
     "Tony Blair" in the text); a group's `title_mentions` index `title_entities`. The title counts as
     coming after the text, so groups are in order of first mention in the text, title-only ones last."""
@@ -427,5 +484,5 @@ def group_article_entities(entities: list[Entity], title_entities: list[Entity])
             tuple(i for i in group.mentions if i < count),
             tuple(i - count for i in group.mentions if i >= count),
         )
-        for group in group_entities([*entities, *shifted])
+        for group in group_entities([*entities, *shifted], language=language)
     ]

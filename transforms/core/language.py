@@ -13,8 +13,11 @@ if TYPE_CHECKING:
     from py3langid.langid import LanguageIdentifier
 
 UNDETERMINED = "und"
+# The language of `tag.model`, which tags an article when the evidence for another language does not hold.
+FALLBACK = "en"
 # What the identifier cannot weigh: digits, punctuation, symbols and space carry no language.
 _NO_LANGUAGE = re.compile(r"[\W\d_]+")
+_WORD = re.compile(r"[^\W\d_]+")
 
 
 @dataclass(frozen=True)
@@ -27,14 +30,19 @@ class LanguageConfig:
     min_score: float = 0.3
     candidates: tuple[str, ...] = ()
     keep: tuple[str, ...] = ()
+    route_min_score: float = 0.5
+    route_min_running_share: float = 0.5
+    fallback_min_score: float = 0.01
 
 
 @dataclass(frozen=True, slots=True)
 class Identified:
-    """An article's language (ISO 639-1, or `und`) and the identifier's confidence in it (0-1)."""
+    """An article's language (ISO 639-1, or `und`), the identifier's confidence in it (0-1), and its
+    probability that the text is English (0-1; 0 for a text too short to try)."""
 
     language: str
     score: float
+    english: float = 0.0
 
 
 def load_identifier(candidates: Iterable[str] = ()) -> LanguageIdentifier:
@@ -65,9 +73,37 @@ def identify(
     prefix = text[:prefix_chars]
     if len(_NO_LANGUAGE.sub("", prefix)) < min_chars:
         return Identified(UNDETERMINED, 0.0)
-    language, score = identifier.classify(prefix)
+    ranked = identifier.rank(prefix)
+    language, score = ranked[0]
     score = round(float(score), 4)
-    return Identified(language if score >= min_score else UNDETERMINED, score)
+    english = round(float(dict(ranked).get(FALLBACK, 0.0)), 4)
+    return Identified(language if score >= min_score else UNDETERMINED, score, english)
+
+
+def running_share(text: str) -> float:
+    """The share of `text`'s letters that are in lines of running text: lines where at least half the words
+    do not begin with a capital letter (prose, in any script; a row of a results table or a list of names and
+    places has mostly capitalised words). 0 for a text without letters."""
+    letters = running = 0
+    for line in text.splitlines():
+        words = _WORD.findall(line)
+        size = sum(map(len, words))
+        letters += size
+        if 2 * sum(not word[0].isupper() for word in words) >= len(words):
+            running += size
+    return running / letters if letters else 0.0
+
+
+def routed_language(found: Identified, running: float, config: LanguageConfig) -> str:
+    """The language whose pipeline tags the text: its identified language when that evidence holds (a score
+    of at least `route_min_score` on a text with at least `route_min_running_share` of its letters in running
+    text), or when the identifier all but rules English out (a probability below `fallback_min_score`);
+    otherwise English, `tag.model`'s language: names and numbers belong to no language, and a table of them,
+    or a line the identifier is unsure about, stays with the default model."""
+    holds = found.score >= config.route_min_score and running >= config.route_min_running_share
+    if holds or found.english < config.fallback_min_score:
+        return found.language
+    return FALLBACK
 
 
 def route(language: str, default_model: str, models: Mapping[str, str], tag_undetermined: bool) -> str | None:
@@ -78,6 +114,6 @@ def route(language: str, default_model: str, models: Mapping[str, str], tag_unde
     """
     if language in models:
         return models[language]
-    if language == "en" or (language == UNDETERMINED and tag_undetermined):
+    if language == FALLBACK or (language == UNDETERMINED and tag_undetermined):
         return default_model
     return None

@@ -61,6 +61,9 @@ class Article:
     model: dict[str, str] | None = None
     language: str | None = None
     language_score: float | None = None
+    # The language whose pipeline tags it: `language`, or English when the evidence for `language` is too weak
+    # (transforms.core.language.routed_language); None without language identification.
+    route_language: str | None = None
     title_entities: list[Entity] = field(default_factory=list)
     # Why the article was not tagged (e.g. `no_model_for_language`), or None.
     ner_skipped: str | None = None
