@@ -12,6 +12,8 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from benchmarks import figures
+
 ROOT = Path(__file__).resolve().parent.parent
 FRENCH_PATTERNS = [
     {"label": "GPE", "pattern": "France"},
@@ -30,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bbc-count", type=int, default=100)
     parser.add_argument("--baseline", default=None,
                         help="a checkout of the code before language routing: BBC entities are compared with its run")
+    figures.add_argument(parser)
     args = parser.parse_args(argv)
     work = Path(args.workdir)
     corpus, bbc_only = work / "corpus", work / "bbc-only"
@@ -86,6 +89,16 @@ def main(argv: list[str] | None = None) -> int:
           f"summary counts {summary['counts']}, invariant_ok {summary['invariant_ok']}")
     print(f"summary languages: {summary.get('languages')}")
     print(f"summary ner_skipped_by_language: {summary.get('ner_skipped_by_language')}")
+    figures.write(args.json, {
+        "routing.held_out.right": figures.share(right, total),
+        "routing.held_out.languages_all_right": len(by_language) - len(wrong),
+        "routing.bbc.identified_en": figures.share(sum(r["language"] == "en" for r in bbc.values()), len(bbc)),
+        "routing.bbc.with_entities": figures.share(sum(bool(r["entities"]) for r in bbc.values()), len(bbc)),
+        "routing.french.tagged_by_french_model": figures.share(models["fr_pipeline"], len(french_records)),
+        "routing.french.entities_only_from_french_model": int(only_ruler),
+        "routing.other.records_with_entities": sum(bool(r["entities"] or r["title_entities"]) for r in others),
+        "routing.invariant_ok": int(bool(summary["invariant_ok"])),
+    })
     return 0
 
 
