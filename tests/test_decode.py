@@ -82,6 +82,14 @@ def test_utf8_read_as_windows_1252_with_its_undefined_bytes_as_c1_controls_is_te
     assert check_text(garbled, "utf-8") == (garbled, "utf-8")
 
 
+def test_emoji_in_cesu8_read_as_latin1_is_text():
+    # Each UTF-16 surrogate of 😁 encoded on its own (Java's "modified UTF-8"), then read as Latin-1: its
+    # 0x81 is no Windows-1252 character either.
+    garbled = "Party " + "\ud83d\ude01\ud83d\ude01".encode("utf-8", "surrogatepass").decode("latin-1")
+    assert len(C1.findall(garbled)) > 0.05 * len(garbled)
+    assert check_text(garbled, "utf-8") == (garbled, "utf-8")
+
+
 def test_windows_1252_punctuation_read_as_latin1_is_text():
     # Smart quotes and dashes of a Windows-1252 page decoded as Latin-1: what ftfy turns back into “ ” —.
     text = "\x93Brexit\x94 vote \x96 live"
