@@ -1,12 +1,13 @@
-# Two set-up commands for a fresh machine: `make run` and `make test`.
+# Two set-up commands for a fresh machine: `make run` and `make test`; `make eval` is the quality gate (../shared).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SAMPLES := samples/corpus
 OUT ?= out/sample
+SHARED ?= ../shared
 
-.PHONY: install run test lint clean browser
+.PHONY: install run test eval lint clean browser
 
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +29,10 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# Every quality evaluation on the shared data, each figure against its floor in benchmarks/floors.json.
+eval: $(STAMP)
+	$(BIN)/python -m benchmarks.gate --shared $(SHARED)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
