@@ -109,8 +109,8 @@ def _control_share(text: str) -> float:
 
 
 def _repaired(text: str) -> str:
-    """The start of `text` with the C1 controls the mojibake repair turns into text turned: UTF-8 read as
-    Latin-1 or Windows-1252 decoded, then Windows-1252 characters read as Latin-1 (ftfy's `fix_c1_controls`).
+    """The start of `text` after the repairs that turn C1 controls back into text: UTF-8 read as Latin-1 or
+    Windows-1252 decoded, then Windows-1252 characters read as Latin-1 mapped back (ftfy's `fix_c1_controls`).
 
     What is left are the other control characters and the five C1 controls Windows-1252 leaves undefined:
     what binary data decoded as text is full of.
