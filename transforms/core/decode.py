@@ -6,6 +6,8 @@ import codecs
 import functools
 import re
 
+from ftfy.fixes import fix_c1_controls
+
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -21,6 +23,33 @@ _LEGACY_SHARE = 0.3
 _BINARY_SHARE = 0.05
 # Control characters (Unicode category Cc) other than tab, line feed, form feed and carriage return, and U+FFFD.
 _CONTROL_OR_REPLACEMENT = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffd]")
+_BINARY_SAMPLE_CHARS = 65_536
+# Double mojibake needs one repair per round trip.
+_REPAIR_ROUNDS = 3
+
+
+# Well-formed UTF-8 (RFC 3629), and surrogates encoded one by one (CESU-8, which ftfy decodes too): the range
+# of the lead byte, then of each byte after it.
+_UTF8_FORMS = (
+    ((0xC2, 0xDF), (0x80, 0xBF)),
+    ((0xE0, 0xE0), (0xA0, 0xBF), (0x80, 0xBF)),
+    ((0xE1, 0xEF), (0x80, 0xBF), (0x80, 0xBF)),
+    ((0xF0, 0xF0), (0x90, 0xBF), (0x80, 0xBF), (0x80, 0xBF)),
+    ((0xF1, 0xF3), (0x80, 0xBF), (0x80, 0xBF), (0x80, 0xBF)),
+    ((0xF4, 0xF4), (0x80, 0x8F), (0x80, 0xBF), (0x80, 0xBF)),
+)
+
+
+def _read_as_latin(low: int, high: int) -> str:
+    """A regex class of the bytes low..high as Latin-1 (C1 controls below 0xA0) or Windows-1252 shows them."""
+    chars = {chr(byte) for byte in range(low, high + 1)}
+    chars |= {ch for byte in range(low, min(high, 0x9F) + 1) if (ch := bytes([byte]).decode("cp1252", "ignore"))}
+    return "[" + "".join(re.escape(ch) for ch in sorted(chars)) + "]"
+
+
+# A UTF-8 sequence read as Latin-1 or Windows-1252, such as `â\x80\x99` for `’` or `×\x90` for `א`: mojibake
+# that ftfy decodes back into the character it was.
+_UTF8_READ_AS_LATIN = re.compile("|".join("".join(_read_as_latin(*r) for r in form) for form in _UTF8_FORMS))
 
 
 class UndecodableError(ValueError):
@@ -69,11 +98,32 @@ def _detect(data: bytes) -> str | None:
 
 
 def _checked(text: str, encoding: str) -> tuple[str, str]:
-    if text and _control_share(text) > _BINARY_SHARE:
+    if text and _control_share(text) > _BINARY_SHARE and _control_share(_repaired(text)) > _BINARY_SHARE:
         raise UndecodableError(f"content looks binary (decoded as {encoding}, too many control characters)")
     return text, encoding
 
 
 def _control_share(text: str) -> float:
-    sample = text[:65_536]
-    return len(_CONTROL_OR_REPLACEMENT.findall(sample)) / len(sample)
+    sample = text[:_BINARY_SAMPLE_CHARS]
+    return len(_CONTROL_OR_REPLACEMENT.findall(sample)) / max(len(sample), 1)
+
+
+def _repaired(text: str) -> str:
+    """The start of `text` after the repairs that turn C1 controls back into text: UTF-8 read as Latin-1 or
+    Windows-1252 decoded, then Windows-1252 characters read as Latin-1 mapped back (ftfy's `fix_c1_controls`).
+
+    What is left are the other control characters and the five C1 controls Windows-1252 leaves undefined:
+    what binary data decoded as text is full of.
+    """
+    sample = text[:_BINARY_SAMPLE_CHARS]
+    for _ in range(_REPAIR_ROUNDS):
+        repaired = _UTF8_READ_AS_LATIN.sub(_utf8_character, sample)
+        if repaired == sample:
+            break
+        sample = repaired
+    return fix_c1_controls(sample)
+
+
+def _utf8_character(match: re.Match[str]) -> str:
+    data = bytes(ord(ch) if ord(ch) < 0x100 else ch.encode("cp1252")[0] for ch in match.group())
+    return data.decode("utf-8", errors="surrogatepass")
