@@ -8,7 +8,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from importlib import metadata
 from typing import Any
 
@@ -62,27 +62,36 @@ def run_job(job: Job, beam_args: list[str], **header: Any) -> dict[str, Any]:
 
 
 class WarmModels:
-    """The models a job uses, loaded in this process in a thread while the job is built (for a job whose
-    workers are this process's threads), and kept loaded while this object lives: a watcher keeps one
-    across its batches, so that a batch run in this process starts with its models loaded."""
+    """The models a job uses, loaded in this process in a thread while the job is built (for a job whose workers
+    are this process's threads), and kept loaded while this object lives: a watcher keeps one across its batches,
+    so that a batch run in this process starts with its models loaded. One thread: loading is mostly Python, so
+    two threads take longer than one (measured)."""
 
     def __init__(self, config: Config) -> None:
         self._held: list[Any] = []
-        self._thread = threading.Thread(target=self._load, args=(config,), name="article-enrich-warm", daemon=True)
-        self._thread.start()
+        loads = ([self._identifier] if config.language.enabled else []) + [self._tagger]
+        threading.Thread(target=self._hold, args=(loads, config), name="article-enrich-warm", daemon=True).start()
 
-    def _load(self, config: Config) -> None:
+    def _hold(self, loads: list[Callable[[Config], Any]], config: Config) -> None:
+        for load in loads:
+            try:
+                self._held.append(load(config))
+            except Exception as error:  # noqa: BLE001 - the job's own DoFns load it again and report what fails
+                log.debug("warming %s failed: %s", load.__name__, error)
+
+    @staticmethod
+    def _identifier(config: Config) -> Any:
         from transforms.identify_language import shared_identifier
+
+        return shared_identifier(config.language)
+
+    @staticmethod
+    def _tagger(config: Config) -> Any:
         from transforms.tag_entities import shared_models
 
-        try:
-            if config.language.enabled:
-                self._held.append(shared_identifier(config.language))
-            models = shared_models(config.tag)
-            models.get(config.tag.model)
-            self._held.append(models)
-        except Exception as error:  # noqa: BLE001 - the job's own DoFns load it again and report what fails
-            log.debug("warming the models failed: %s", error)
+        models = shared_models(config.tag)
+        models.get(config.tag.model)
+        return models
 
 
 def summary_header(config: Config, options: PipelineOptions, inputs: str, output: str) -> dict[str, Any]:
