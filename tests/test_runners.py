@@ -204,3 +204,31 @@ def test_shipped_runner_config_passes_beams_validation_and_builds(name, tiny_mod
     build_pipeline(pipeline, Job(config, inputs, "/nonexistent/out"))
     transforms = pipeline.to_runner_api().components.transforms
     assert any(transform.unique_name == "TagEntities" for transform in transforms.values())
+
+
+def test_watch_batches_run_as_jobs_on_a_job_service_with_the_direct_runners_records(
+    portable_services, tiny_model, venv_env, tmp_path
+):
+    inbox = tmp_path / "in"
+    shutil.copytree(SAMPLES, inbox)
+    outputs = {"direct": tmp_path / "direct", "portable": tmp_path / "portable"}
+
+    def watch(output: Path, flags: list[str]) -> None:
+        command = [sys.executable, "-m", "pipeline", "watch", "--input", str(inbox), "--output", str(output)]
+        command += ["--model", tiny_model, "--idle-timeout", "2", "--quiet", *flags]
+        completed = subprocess.run(command, env=venv_env, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+        assert completed.returncode == 0, completed.stderr[-3000:]
+
+    for batch in range(2):  # the second batch looks the first one's articles up in the corpus store
+        if batch:
+            shutil.copy(next(inbox.glob("news/*.txt")), inbox / "copy.txt")
+        watch(outputs["direct"], [])
+        watch(outputs["portable"], portable_services)
+    records = {
+        name: sorted(
+            line for shard in output.glob("run=*/enriched-*.jsonl") for line in shard.read_text().splitlines()
+        )
+        for name, output in outputs.items()
+    }
+    assert records["portable"] == records["direct"] and len(records["direct"]) == 12
+    assert '"kind":"exact"' in next(line for line in records["portable"] if "copy.txt" in line)
