@@ -66,6 +66,7 @@ class _Watcher:
         self._counts: Counter[str] = Counter()
         self._latencies: list[float] = []
         self._waiting: dict[str, Stat] = {}
+        self._first_ready: float | None = None  # when the oldest waiting file was ready
         self._abandoned = 0
         self._stopped_by = "idle_timeout"
         # Batches small enough to run in this process find their models loaded (and kept) here.
@@ -83,8 +84,10 @@ class _Watcher:
                 listed = self._list(pattern)
                 for uri in arrivals.observe(listed, time.time()):
                     self._waiting[uri] = listed[uri]
-                if self._waiting:
+                    self._first_ready = self._first_ready or time.monotonic()
+                if self._waiting and not self._burst_going_on(arrivals):
                     self._commit_batch(arrivals)
+                    self._first_ready = None if not self._waiting else time.monotonic()
                     last_change = time.monotonic()
                     continue
                 if arrivals.pending:
@@ -103,6 +106,15 @@ class _Watcher:
                 time.sleep(self._settings.poll_interval_s)
         except KeyboardInterrupt as interruption:
             self._stopped_by = interrupting_signal(interruption).name
+
+    def _burst_going_on(self, arrivals: Arrivals) -> bool:
+        """Whether more files are still arriving with the waiting ones (files moved in by the thousand are listed
+        a part at a time): their batch waits for them, up to the settle time and the batch's cap."""
+        return (
+            bool(arrivals.pending)
+            and len(self._waiting) < self._settings.max_batch_files
+            and time.monotonic() - self._first_ready < self._settings.settle_s
+        )
 
     def _list(self, pattern: str) -> dict[str, Stat]:
         return {uri: stat for uri, stat in listing(pattern).items() if is_watchable(uri)}
