@@ -208,7 +208,7 @@ def _check_languages(config: Config, origin: str) -> None:
         raise ConfigError(f"{origin}: language.prefix_chars: value out of range")
     if language.min_chars < 0:
         raise ConfigError(f"{origin}: language.min_chars: value out of range")
-    for key in ("min_score", "route_min_score", "route_min_running_share", "fallback_min_score"):
+    for key in ("min_score", "route_min_score", "route_min_running_share", "fallback_min_score", "fallback_min_ratio"):
         if not 0.0 <= getattr(language, key) <= 1.0:
             raise ConfigError(f"{origin}: language.{key}: value out of range")
     for key, codes in (("language.candidates", language.candidates), ("language.keep", language.keep)):

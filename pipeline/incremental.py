@@ -27,7 +27,6 @@ from pipeline.runs import (
     finish_staged,
     latest_run,
     prune,
-    read_manifest,
     read_manifests,
     shard_lines,
     sweep,
@@ -147,9 +146,9 @@ class IncrementalOutput:
             raise
         manifest = manifest_of(name, max(runs.values(), default=0) + 1, self.fingerprint, self.versions, plan)
         with deferred_signals():
-            commit(self.path, name, staging, manifest, summary)
+            manifest = commit(self.path, name, staging, manifest, summary)
             self.last_commit = summary
-            self._apply(read_manifest(self.path, name))
+            self._apply(manifest)
         return summary
 
     def _catch_up(self) -> None:

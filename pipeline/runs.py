@@ -122,8 +122,11 @@ def prune(output: str, run: str, uris: set[str]) -> int:
     return len(uris)
 
 
-def commit(output: str, name: str, staging: str, manifest: dict[str, Any], summary: dict[str, Any]) -> None:
-    """Move the staged shards into `run=…/`, then write its manifest (the commit point), then `latest`."""
+def commit(
+    output: str, name: str, staging: str, manifest: dict[str, Any], summary: dict[str, Any]
+) -> dict[str, Any]:
+    """Move the staged shards into `run=…/`, then write its manifest (the commit point), then `latest`, then
+    delete the staging folder; returns the manifest as written."""
     final = f"{output}/{name}"
     names = (meta.path.rsplit("/", 1)[-1] for meta in matching(f"{staging}/*"))
     shards = sorted(name for name in names if layout.is_shard(name))
@@ -131,9 +134,11 @@ def commit(output: str, name: str, staging: str, manifest: dict[str, Any], summa
         FileSystems.mkdirs(final)
     FileSystems.rename([f"{staging}/{s}" for s in shards], [f"{final}/{s}" for s in shards])
     write_atomic(f"{final}/{layout.SUMMARY}", json_bytes(summary))
-    write_atomic(f"{final}/{layout.MANIFEST}", json_bytes({**manifest, "format": MANIFEST_FORMAT, "shards": shards}))
+    manifest = {**manifest, "format": MANIFEST_FORMAT, "shards": shards}
+    write_atomic(f"{final}/{layout.MANIFEST}", json_bytes(manifest))
     write_atomic(f"{output}/{layout.LATEST}", (name + "\n").encode("utf-8"))
     FileSystems.delete([staging])
+    return manifest
 
 
 class OutputLock:

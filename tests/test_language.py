@@ -115,10 +115,14 @@ def test_another_language_needs_a_confident_score_and_running_text():
     config = LanguageConfig()
     assert routed_language(Identified("fr", 0.99, 0.0), 1.0, config) == "fr"
     assert routed_language(Identified("fr", 0.99, 0.2), 0.9, config) == "fr"
-    # A table, or an unsure identification, that leaves English a chance goes to the default model.
+    # A table that leaves English a chance, or unsure prose as likely English as anything, goes to the default model.
     assert routed_language(Identified("jv", 0.54, 0.19), 0.1, config) == "en"
     assert routed_language(Identified("nl", 0.45, 0.3), 1.0, config) == "en"
     assert routed_language(Identified("und", 0.12, 0.12), 1.0, config) == "en"
+    # Unsure prose in which English is far less likely than another language keeps that language.
+    assert routed_language(Identified("und", 0.283, 0.0103), 1.0, config) == "und"
+    assert routed_language(Identified("sv", 0.4196, 0.0125), 1.0, config) == "sv"
+    assert routed_language(Identified("sv", 0.4196, 0.0125), 0.0, config) == "en"  # the same scores on a table
     # Where the identifier all but rules English out, the identified language decides, evidence or not.
     assert routed_language(Identified("ru", 0.99, 0.0), 0.2, config) == "ru"
     assert routed_language(Identified("und", 0.2, 0.001), 1.0, config) == "und"

@@ -33,6 +33,7 @@ class LanguageConfig:
     route_min_score: float = 0.5
     route_min_running_share: float = 0.5
     fallback_min_score: float = 0.01
+    fallback_min_ratio: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +98,17 @@ def running_share(text: str) -> float:
 def routed_language(found: Identified, running: float, config: LanguageConfig) -> str:
     """The language whose pipeline tags the text: its identified language when that evidence holds (a score
     of at least `route_min_score` on a text with at least `route_min_running_share` of its letters in running
-    text), or when the identifier all but rules English out (a probability below `fallback_min_score`);
-    otherwise English, `tag.model`'s language: names and numbers belong to no language, and a table of them,
-    or a line the identifier is unsure about, stays with the default model."""
-    holds = found.score >= config.route_min_score and running >= config.route_min_running_share
-    if holds or found.english < config.fallback_min_score:
+    text), when the identifier all but rules English out (a probability below `fallback_min_score`), or when,
+    unsure of running text, it finds English far less likely than that language (below `fallback_min_ratio`
+    of its score: a short Italian or Swedish sentence); otherwise English, `tag.model`'s language: names and
+    numbers belong to no language, and a table of them, or prose as likely English as anything, stays with the
+    default model."""
+    prose = running >= config.route_min_running_share
+    if prose and found.score >= config.route_min_score:
+        return found.language
+    if found.english < config.fallback_min_score:
+        return found.language
+    if prose and found.english < config.fallback_min_ratio * found.score:
         return found.language
     return FALLBACK
 
