@@ -15,6 +15,7 @@ import unicodedata
 from pathlib import Path
 from types import ModuleType
 
+from benchmarks import figures
 from benchmarks.eval_extraction import run_cli, score
 from transforms.core import html as current_html
 from transforms.core.html import decode_page
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--against", default=None, help="a git commit: also time html.extract against its version")
     parser.add_argument("--rounds", type=int, default=3, help="timing rounds for --against")
     parser.add_argument("--misses", action="store_true", help="print each title that differs from the truth")
-    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    figures.add_argument(parser)
     args = parser.parse_args(argv)
     sys.path.insert(0, str(args.scorer))
     import evaluate as scorer
@@ -137,38 +138,28 @@ def main(argv: list[str] | None = None) -> int:
     baseline, _ = accuracy(truth, plain)
     pipeline["body_f1"] = round(score(scorer, truth, {k: r["text"] for k, r in records.items()})["f1"], 4)
     baseline["body_f1"] = round(score(scorer, truth, {k: r["text"] for k, r in plain.items()})["f1"], 4)
-    figures = {
-        "pages": len(truth),
-        "exit_code": code,
-        "enriched": len(records),
-        "dead_letters": len(dead),
-        "pipeline": pipeline,
-        "trafilatura": baseline,
-    }
+    print(f"== {len(truth)} news pages: exit {code}, {len(records)} records, {len(dead)} dead letters")
+    print(f"   {'':<38} {'title':>7} {'date':>7} {'authors':>8} {'(named)':>8} {'body F1':>8}")
+    for name, result in (("pipeline records", pipeline), ("trafilatura favor_precision", baseline)):
+        print(
+            f"   {name:<38} {result['title_exact']:>7.1%} {result['date_exact']:>7.1%} "
+            f"{result['authors_exact']:>8.1%} {result['authors_exact_named']:>8.1%} {result['body_f1']:>8.3f}"
+        )
     if cost:
-        figures["extraction_cost"] = {"against": args.against, **cost}
-    if args.json:
-        print(json.dumps(figures, indent=1))
-    else:
-        print(f"== {len(truth)} news pages: exit {code}, {len(records)} records, {len(dead)} dead letters")
-        print(f"   {'':<38} {'title':>7} {'date':>7} {'authors':>8} {'(named)':>8} {'body F1':>8}")
-        for name, result in (("pipeline records", pipeline), ("trafilatura favor_precision", baseline)):
-            print(
-                f"   {name:<38} {result['title_exact']:>7.1%} {result['date_exact']:>7.1%} "
-                f"{result['authors_exact']:>8.1%} {result['authors_exact_named']:>8.1%} {result['body_f1']:>8.3f}"
-            )
-        if cost:
-            print(
-                f"== html.extract on {len(pages)} pages, alternating page by page, best of {args.rounds} rounds: "
-                f"{cost['seconds']} s, at {args.against}: {cost['base_seconds']} s, ratio {cost['ratio']:.3f}"
-            )
+        print(
+            f"== html.extract on {len(pages)} pages, alternating page by page, best of {args.rounds} rounds: "
+            f"{cost['seconds']} s, at {args.against}: {cost['base_seconds']} s, ratio {cost['ratio']:.3f}"
+        )
     if args.misses:
         for key in misses["title"]:
             print(
                 f"{key[:8]} {truth[key]['site']}\n   truth:  {truth[key]['title']!r}\n   record: "
-                f"{records.get(key, {}).get('title')!r}",
-                file=sys.stderr if args.json else sys.stdout,
+                f"{records.get(key, {}).get('title')!r}"
             )
+    found = {"news_pages.enriched": len(records), "news_pages.dead_letters": len(dead), "news_pages.exit": code}
+    for source, result in (("pipeline", pipeline), ("trafilatura", baseline)):
+        found |= {f"news_pages.{source}.{key}": value for key, value in result.items()}
+    figures.write(args.json, found)
     return 0
 
 

@@ -61,6 +61,14 @@ EVALUATIONS = (
         ],
     ),
     Evaluation(
+        "news_pages",
+        "benchmarks.eval_news_pages",
+        lambda p: [
+            "--pages", str(p.shared / "eval/news-pages"),
+            "--scorer", str(p.shared / "eval/boilerplate/article_extraction_benchmark"),
+        ],
+    ),
+    Evaluation(
         "cleaning",
         "benchmarks.eval_cleaning",
         lambda p: [
