@@ -132,14 +132,21 @@ class _Watcher:
             summary = self._output.run(plan, self._inputs.base, self._inputs.label, self._beam_args, config=config)
         except BaseException:
             if self._output.last_commit is not before:  # committed, then a signal came
-                self._count(self._output.last_commit, plan)
+                self._count(self._output.last_commit, plan, started)
             else:
                 self._abandoned += len(plan.process)
                 arrivals.forget(batch)
             raise
-        self._count(summary, plan)
+        self._count(summary, plan, started)
+
+    def _count(self, summary: dict[str, Any], plan: Plan, started: float) -> None:
+        """Add a committed batch to the watch's totals, and say so on standard error."""
+        committed_at = time.time()
+        self.batches += 1
+        counts = summary["counts"]
+        self._counts.update({key: counts.get(key, 0) for key in COUNTS})
+        self._latencies.extend(committed_at - f.mtime for f in plan.process if f.mtime is not None)
         if self._config.progress:
-            counts = summary["counts"]
             print(
                 f"article-enrich: watch: {summary['incremental']['run']} committed {counts['inputs']:,} inputs "
                 f"({counts['enriched']:,} enriched, {counts['dead_letter']:,} dead letters) in "
@@ -148,12 +155,6 @@ class _Watcher:
                 file=sys.stderr,
                 flush=True,
             )
-
-    def _count(self, summary: dict[str, Any], plan: Plan) -> None:
-        committed_at = time.time()
-        self.batches += 1
-        self._counts.update({key: summary["counts"].get(key, 0) for key in COUNTS})
-        self._latencies.extend(committed_at - f.mtime for f in plan.process if f.mtime is not None)
 
     def _take(self) -> dict[str, Stat]:
         """The oldest waiting files, up to the batch's cap in files and bytes (one file at least)."""

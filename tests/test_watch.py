@@ -158,6 +158,7 @@ def test_sigterm_stops_the_watcher_cleanly_and_a_kill_loses_and_repeats_nothing(
     finally:
         process.kill() if process.poll() is None else None
     assert process.returncode == 0, stderr
+    assert "article-enrich: watch: run=" in stderr and "committed 1 inputs (1 enriched" in stderr
     summary = json.loads((output / "watch-summary.json").read_text(encoding="utf-8"))
     assert (summary["stopped_by"], summary["counts"]["inputs"]) == ("SIGTERM", 1)
     assert not (output / "_lock").exists()
