@@ -18,7 +18,7 @@ from apache_beam.io.filesystems import FileSystems
 from pipeline.build import Job
 from pipeline.config import Config, ConfigError
 from pipeline.inputs import Inputs, input_files, is_small, listing, resolve_input
-from pipeline.job import run_job, versions
+from pipeline.job import OUTCOME_COUNTS, run_job, versions
 from pipeline.plan import Plan, config_fingerprint, manifest_of, plan_run, run_name
 from pipeline.report import report_quietly
 from pipeline.runs import (
@@ -54,7 +54,7 @@ def run_incremental(config: Config, beam_args: list[str]) -> dict[str, Any]:
                 "output": output.path,
                 "status": "succeeded",
                 "incremental": plan.report(None),
-                "counts": dict.fromkeys(("inputs", "enriched", "dead_letter", "entities"), 0),
+                "counts": dict.fromkeys(OUTCOME_COUNTS, 0),
             }
         summary = output.run(plan, inputs.base, pattern, beam_args)
         if config.write.report:

@@ -30,6 +30,7 @@ from transforms.metrics import NAMESPACE
 
 CANCEL_WAIT_S = 30  # how long an interrupted run waits for its cancelled job on a job service or cluster
 COUNTERS = ("inputs", "cleaned", "tagged", "enriched", "dead_letter", "entities")
+OUTCOME_COUNTS = ("inputs", "enriched", "dead_letter", "entities")  # what the CLI reports of every job
 log = logging.getLogger(__name__)
 
 

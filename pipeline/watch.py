@@ -17,14 +17,13 @@ from pipeline.arrivals import Arrivals, Stat, is_watchable
 from pipeline.config import Config, WatchConfig
 from pipeline.incremental import IncrementalOutput
 from pipeline.inputs import Inputs, is_small, listing, watched_input
-from pipeline.job import WarmModels, now
+from pipeline.job import OUTCOME_COUNTS, WarmModels, now
 from pipeline.plan import Plan
 from pipeline.report import report_quietly
 from pipeline.stopping import JobFailed, interrupting_signal
 from pipeline.storage import json_bytes, write_atomic
 from transforms.core import layout
 
-COUNTS = ("inputs", "enriched", "dead_letter", "entities")
 log = logging.getLogger(__name__)
 
 
@@ -144,7 +143,7 @@ class _Watcher:
         committed_at = time.time()
         self.batches += 1
         counts = summary["counts"]
-        self._counts.update({key: counts.get(key, 0) for key in COUNTS})
+        self._counts.update({key: counts.get(key, 0) for key in OUTCOME_COUNTS})
         self._latencies.extend(committed_at - f.mtime for f in plan.process if f.mtime is not None)
         if self._config.progress:
             print(
@@ -180,7 +179,7 @@ class _Watcher:
             "stopped_by": self._stopped_by,
             "status": "succeeded",
             "batches": self.batches,
-            "counts": {key: self._counts[key] for key in COUNTS},
+            "counts": {key: self._counts[key] for key in OUTCOME_COUNTS},
             "abandoned": self._abandoned,
             "waiting": len(self._waiting),
             "latency_s": _percentiles(self._latencies),
