@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         if kill_after is not None:
-            while not list(output.glob("_tmp-run=*/beam-temp-*")):
+            while not list(output.glob("_tmp-run=*/beam-temp-*")) and process.poll() is None:
                 time.sleep(0.02)
             time.sleep(kill_after)
             process.send_signal(signal.SIGKILL)
@@ -58,9 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     add(sources[args.count : args.count + 20])
     modify(5, "one")
     run("run 3 (+20 new, 5 modified)")
-    add(sources[args.count + 20 : args.count + 70])
+    # Enough to start worker processes (a run of under 128 KiB runs in one process and holds no files).
+    add(sources[args.count + 20 : args.count + 170])
     modify(10, "two")
-    run("run 4 (+50 new, 10 modified; kill -9)", kill_after=args.kill_after or 0.0)
+    run("run 4 (+150 new, 10 modified; kill -9)", kill_after=args.kill_after or 0.0)
     print("after kill: visible shards", sorted(p.relative_to(output).as_posix() for p in output.glob("**/*.jsonl")))
     run("run 5 (normal)")
     return check(corpus, output)
