@@ -11,7 +11,7 @@ OUT ?= out/sample
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,dask]'
+	$(BIN)/pip install --quiet -e '.[test,dask,s3]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -28,7 +28,17 @@ setup(
     ],
     extras_require={
         "dask": ["apache-beam[dask]==2.77.0"],
-        "test": ["pytest>=8", "hypothesis>=6.100", "jsonschema>=4.20", "ruff>=0.6", "psutil>=5.9"],
+        # s3:// input and output (Beam's S3 filesystem, through boto3).
+        "s3": ["apache-beam[aws]==2.77.0"],
+        # moto's standalone S3 server: the tests' object store, on 127.0.0.1.
+        "test": [
+            "pytest>=8",
+            "hypothesis>=6.100",
+            "jsonschema>=4.20",
+            "ruff>=0.6",
+            "psutil>=5.9",
+            "moto[server]==5.2.6",
+        ],
     },
     entry_points={"console_scripts": ["article-enrich = pipeline.cli:console"]},
 )

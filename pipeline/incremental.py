@@ -15,6 +15,7 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline.buckets import StoreUnavailable, store_problem
 from pipeline.build import Job
 from pipeline.config import Config, ConfigError
 from pipeline.inputs import Inputs, input_files, is_small, listing, resolve_input
@@ -32,13 +33,14 @@ from pipeline.runs import (
     shard_lines,
     sweep,
 )
-from pipeline.stopping import deferred_signals
-from pipeline.storage import delete_folders, folders_under, write_atomic
+from pipeline.stopping import JobFailed, deferred_signals
+from pipeline.storage import delete_folder, write_atomic
 from transforms.core import layout
 from transforms.core.paths import absolute, escape, is_local
 from transforms.core.store import CorpusStore, History
 
 STORE_FILE = "corpus.sqlite"
+RECOVERY = "The next run finishes it if its manifest was written, or removes it; readers see the runs before it"
 log = logging.getLogger(__name__)
 
 
@@ -147,7 +149,10 @@ class IncrementalOutput:
             raise
         manifest = manifest_of(name, max(runs.values(), default=0) + 1, self.fingerprint, self.versions, plan)
         with deferred_signals():
-            commit(self.path, name, staging, manifest, summary)
+            try:
+                commit(self.path, name, staging, manifest, summary)
+            except Exception as error:
+                raise _commit_failed(self.path, name, error) from error
             self.last_commit = summary
             self._apply(read_manifest(self.path, name))
         return summary
@@ -189,11 +194,25 @@ class IncrementalOutput:
 
 
 def _abandon(output: str, staging: str) -> None:
-    """Delete what a job that did not finish left in its staging folder."""
+    """Delete what a job that did not finish left in its staging folder (unless its store does not answer)."""
+    problem = store_problem(output)
+    if problem is not None:
+        log.warning("%s stays: its store does not answer (%s); the next run removes it", staging, problem)
+        return
     try:
-        delete_folders(folders_under(output, (staging.rsplit("/", 1)[-1],)))
+        delete_folder(staging)
     except Exception as error:  # noqa: BLE001 - the next start removes it; the job's own error matters more
         log.warning("could not remove %s (%s: %s)", staging, type(error).__name__, error)
+
+
+def _commit_failed(output: str, name: str, error: Exception) -> JobFailed:
+    """The error of a commit that did not finish: the next run completes it if its manifest was written, else
+    removes it; until then readers see the runs before it."""
+    problem = store_problem(output)
+    cause = f"the commit of {output}/{name} did not finish ({type(error).__name__}: {error})"
+    if problem is not None:
+        return StoreUnavailable(f"{cause}: its store does not answer ({problem}). {RECOVERY}")
+    return JobFailed(f"{cause}. {RECOVERY}")
 
 
 def _state_folder(config: Config, output: str) -> tuple[str, bool]:

@@ -75,8 +75,11 @@ def is_small(sizes: Iterable[int], limit: int = SMALL_INPUT_BYTES) -> bool:
     return True
 
 
-def local_sizes(pattern: str) -> Iterator[int]:
-    """The sizes of the article files a local `pattern` matches, as they are listed."""
+def input_sizes(pattern: str) -> Iterator[int]:
+    """The sizes of the article files `pattern` matches, as they are listed (a bucket: in one listing)."""
+    if not is_local(pattern):
+        yield from (meta.size_in_bytes for meta in matching(pattern) if article_format(meta.path) is not None)
+        return
     for path in globlib.iglob(pattern, recursive=True):
         if article_format(path) is not None and os.path.isfile(path):
             yield os.path.getsize(path)

@@ -17,6 +17,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineResult, PipelineState
 
+from pipeline.buckets import StoreUnavailable, store_problem, with_s3_plugin
 from pipeline.build import Job, build_pipeline
 from pipeline.config import Config
 from pipeline.progress import ProgressMonitor, input_totals
@@ -27,6 +28,7 @@ from transforms.core import layout
 from transforms.core.nlp import model_info
 from transforms.core.warc import SKIPPED_PREFIX
 from transforms.metrics import NAMESPACE
+from transforms.object_stores import STORE_ERRORS
 
 CANCEL_WAIT_S = 30  # how long an interrupted run waits for its cancelled job on a job service or cluster
 COUNTERS = ("inputs", "cleaned", "tagged", "enriched", "dead_letter", "entities")
@@ -36,7 +38,7 @@ log = logging.getLogger(__name__)
 def pipeline_options(config: Config, beam_args: list[str]) -> PipelineOptions:
     """Beam options from the config's `beam` section, overridden by flags given on the command line."""
     flags = [_flag(key, value) for key, value in config.beam.items() if value is not False and value is not None]
-    options = PipelineOptions(flags + list(beam_args))
+    options = PipelineOptions(with_s3_plugin(flags + list(beam_args), {"input": config.input, "output": config.output}))
     check_runner(options)
     return options
 
@@ -127,6 +129,12 @@ def execute(
         write_summary(output, summary)
         raise
     except Exception as error:
+        problem = store_problem(output)
+        if problem is not None:  # Beam would retry every cleanup request for minutes
+            raise StoreUnavailable(
+                f"the job failed: {type(error).__name__}: {error}. The store of {output} does not answer "
+                f"({problem}): its temporary files stay, and no run-summary.json was written"
+            ) from error
         remove_temp_folders(output, keep=earlier_temp)
         summary.update(status="failed", error=f"{type(error).__name__}: {error}", finished_at=now())
         write_summary(output, summary)
@@ -147,6 +155,13 @@ def execute(
         dead_letter_ratio_exceeded=ratio > max_dead_letter_ratio,
         duplicates=duplicates_summary(counts),
     )
+    unread = counts.get(STORE_ERRORS, 0)
+    if unread:  # the store, not the files: the run is not complete, whatever its counts say
+        error = f"{unread} input files could not be read: their store did not answer"
+        summary.update(status="failed", error=error)
+        if store_problem(output) is None:
+            write_summary(output, summary)
+        raise JobFailed(f"{error} (the dead letters with reason store_unavailable say what it answered)")
     write_summary(output, summary)
     if not invariant_ok:
         raise JobFailed(
