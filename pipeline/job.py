@@ -31,6 +31,7 @@ from transforms.metrics import NAMESPACE
 from transforms.object_stores import STORE_ERRORS
 
 CANCEL_WAIT_S = 30  # how long an interrupted run waits for its cancelled job on a job service or cluster
+SECRET_OPTIONS = ("secret", "token", "password", "access_key")  # parts of Beam option names that hold credentials
 COUNTERS = ("inputs", "cleaned", "tagged", "enriched", "dead_letter", "entities")
 log = logging.getLogger(__name__)
 
@@ -95,8 +96,18 @@ def summary_header(config: Config, options: PipelineOptions, inputs: str, output
         "runner": runner_name(options),
         "started_at": now(),
         "versions": versions(config.tag.model),
-        "config": json.loads(json.dumps(dataclasses.asdict(config), default=str)),
+        "config": _without_secrets(json.loads(json.dumps(dataclasses.asdict(config), default=str))),
     }
+
+
+def _without_secrets(config: dict[str, Any]) -> dict[str, Any]:
+    """The config as the summary and the report show it: Beam options that hold credentials (e.g.
+    `s3_secret_access_key` in the `beam:` section) are masked."""
+    beam_options = {
+        key: "***" if any(word in key for word in SECRET_OPTIONS) and value else value
+        for key, value in config.get("beam", {}).items()
+    }
+    return {**config, "beam": beam_options}
 
 
 def execute(
