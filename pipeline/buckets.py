@@ -5,6 +5,7 @@ that each bucket answers, S3's conditional writes for the lock, and whether a st
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -162,6 +163,16 @@ def read_with_etag(path: str) -> tuple[bytes, str] | None:
             return None
         raise
     return answer["Body"].read(), answer["ETag"]
+
+
+def etags_under(pattern: str) -> dict[str, str]:
+    """uri -> ETag of every S3 object under the part of `pattern` before its first glob character, in one
+    paginated listing; empty if `pattern` is not on S3."""
+    if scheme(pattern) != "s3":
+        return {}
+    bucket, key = _bucket_and_key("input", re.match(r"[^*?[]*", pattern).group(0))
+    pages = _s3_client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key)
+    return {f"s3://{bucket}/{item['Key']}": item["ETag"] for page in pages for item in page.get("Contents", [])}
 
 
 def _conditional_put(path: str, data: bytes, **condition: str) -> str | bool | None:

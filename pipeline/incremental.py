@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
@@ -18,7 +19,7 @@ from apache_beam.io.filesystems import FileSystems
 from pipeline.buckets import StoreUnavailable, store_problem
 from pipeline.build import Job
 from pipeline.config import Config, ConfigError
-from pipeline.inputs import Inputs, input_files, is_small, listing, resolve_input
+from pipeline.inputs import Inputs, input_files, is_small, listed_checksums, listing, resolve_input
 from pipeline.job import run_job, versions
 from pipeline.plan import Plan, config_fingerprint, manifest_of, plan_run, run_name
 from pipeline.report import report_quietly
@@ -50,7 +51,7 @@ def run_incremental(config: Config, beam_args: list[str]) -> dict[str, Any]:
     inputs = resolve_input(config.input)
     (pattern,) = inputs.patterns
     with IncrementalOutput(config) as output:
-        plan = output.plan(listing(pattern))
+        plan = output.plan(listing(pattern), listed_checksums(pattern))
         if not plan.process:
             return {
                 "input": pattern,
@@ -105,10 +106,11 @@ class IncrementalOutput:
     def refresh_lock(self) -> None:
         self._lock.refresh()
 
-    def plan(self, listed: dict[str, tuple[int, float]]) -> Plan:
-        """What a run must process of the `listed` files ({uri: (size, mtime)}), against the ledger."""
+    def plan(self, listed: dict[str, tuple[int, float]], checksums: Mapping[str, str] = {}) -> Plan:
+        """What a run must process of the `listed` files ({uri: (size, mtime)}, with the `checksums` their
+        listing gave, if any), against the ledger."""
         ledger = self.store.ledger(listed)
-        files = input_files(listed, ledger)
+        files = input_files(listed, ledger, checksums)
         reprocess = self._config.incremental.reprocess
         plan = plan_run(files, ledger, self.fingerprint, reprocess, known=self.store.known_inputs())
         # Hashed and found unchanged: the ledger takes their modification time, so the next plan need not hash.
@@ -133,7 +135,8 @@ class IncrementalOutput:
         name = run_name(dt.datetime.now(dt.timezone.utc), runs)
         staging = f"{self.path}/{layout.STAGING}{name}"
         replaced = frozenset(self.store.ledger([f.uri for f in plan.process]))
-        inputs = Inputs(tuple(escape(f.uri) for f in plan.process), base, label)
+        listed = tuple((f.uri, f.size) for f in plan.process)
+        inputs = Inputs(tuple(escape(uri) for uri, _ in listed), base, label, listed)
         history = History(self.store.path, replaced, staging)
         config = config or self._config
         small = is_small(f.size for f in plan.process)

@@ -20,6 +20,7 @@ from apache_beam.runners.runner import PipelineResult, PipelineState
 from pipeline.buckets import StoreUnavailable, store_problem, with_s3_plugin
 from pipeline.build import Job, build_pipeline
 from pipeline.config import Config
+from pipeline.inputs import Inputs
 from pipeline.progress import ProgressMonitor, input_totals
 from pipeline.runners import check_runner, one_process_for_small_input, runs_in_this_process
 from pipeline.stopping import JobFailed, interrupting_signal
@@ -56,7 +57,7 @@ def run_job(job: Job, beam_args: list[str], **header: Any) -> dict[str, Any]:
     warm = WarmModels(job.config) if runs_in_this_process(options) else None
     summary = summary_header(job.config, options, job.inputs.label, job.output) | header
     pipeline = beam.Pipeline(options=options)
-    progress = start_progress(job.config, options, job.inputs.patterns)
+    progress = start_progress(job.config, options, job.inputs)
     build_pipeline(pipeline, job, progress.folder if progress else None)
     try:
         return execute(pipeline, summary, job.output, job.config.max_dead_letter_ratio, progress)
@@ -210,14 +211,14 @@ def runner_name(options: PipelineOptions) -> str:
     return runner if isinstance(runner, str) else type(runner).__name__
 
 
-def start_progress(config: Config, options: PipelineOptions, patterns: tuple[str, ...]) -> ProgressMonitor | None:
+def start_progress(config: Config, options: PipelineOptions, inputs: Inputs) -> ProgressMonitor | None:
     """A monitor of a DirectRunner run's progress, started by `execute` (shown unless `progress` is off).
 
     None on other runners: their UIs show the Beam counters.
     """
     if runner_name(options) not in ("DirectRunner", "direct"):
         return None
-    return ProgressMonitor(input_totals(patterns), show=config.progress)
+    return ProgressMonitor(input_totals(inputs.patterns, inputs.listed), show=config.progress)
 
 
 def temp_folders(output: str) -> dict[str, list[str]]:

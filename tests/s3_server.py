@@ -39,6 +39,7 @@ class S3Server:
         self._holds: list[Hook] = []
         self._stops: list[Hook] = []
         self._down = threading.Event()
+        self.requests: list[tuple[str, str, str]] = []  # (method, path, query) of every request served
 
     @property
     def endpoint(self) -> str:
@@ -103,6 +104,7 @@ class S3Server:
 
     def _hooked(self, app: Callable) -> Callable:
         def serve(environ: Environ, start_response: Callable) -> Iterable[bytes]:
+            self.requests.append((environ["REQUEST_METHOD"], environ["PATH_INFO"], environ.get("QUERY_STRING", "")))
             for hook in self._stops:
                 if hook.matches(environ):
                     hook.arrived.set()

@@ -193,8 +193,14 @@ def test_incremental_runs_with_a_kill_between_them_recover_and_match_disk(s3, bu
             process.kill()
     assert len(_manifests(output)) == 1 and "out/_lock" in keys(client, bucket, "out/")
 
+    served = len(s3.requests)
     assert incremental(s3, corpus, output, tiny_model, "--quiet") == 0
+    requests = s3.requests[served:]
     assert incremental(s3, str(local_in), str(local_out), tiny_model, "--quiet") == 0
+    of_inputs = [query for method, _, query in requests if method == "GET" and "prefix=in" in query]
+    heads = [path for method, path, _ in requests if method == "HEAD" and path.startswith(f"/{bucket}/in/")]
+    assert len(of_inputs) <= 4 and not any(".txt" in query for query in of_inputs), of_inputs  # none per file
+    assert len(heads) <= 2 * 17, heads  # the metadata of each file read, and Beam's reader's own
     _read_through_beam(output)
     latest = read_bytes(f"{output}/latest").decode().strip()
     summary = summary_of(f"{output}/{latest}/run-summary.json")
@@ -398,3 +404,14 @@ def test_only_an_unanswered_or_failing_store_fails_a_run_rather_than_the_file():
     assert not store_failure(S3ClientError("Forbidden", 403))
     assert not store_failure(S3ClientError("Not Found", 404))
     assert not store_failure(OSError("a local read error"))
+
+
+def test_the_listing_gives_the_checksums_a_request_per_file_would(s3, bucket):
+    from pipeline.inputs import checksum, listed_checksums
+
+    client = s3.client()
+    for n in range(3):
+        client.put_object(Bucket=bucket, Key=f"in/{n}.txt", Body=f"Story {n}".encode())
+    _read_through_beam(f"s3://{bucket}")
+    listed = listed_checksums(f"s3://{bucket}/in/**")
+    assert listed == {f"s3://{bucket}/in/{n}.txt": checksum(f"s3://{bucket}/in/{n}.txt") for n in range(3)}
