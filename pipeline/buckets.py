@@ -5,6 +5,7 @@ that each bucket answers, S3's conditional writes for the lock, and whether a st
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -36,6 +37,7 @@ _WRONG_REGION = {"AuthorizationHeaderMalformed", "PermanentRedirect", "IllegalLo
 _PRECONDITION_FAILED = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 log = logging.getLogger(__name__)
 _options = PipelineOptions([])
+_probes: dict[tuple[Any, ...], Any] = {}  # (pid, S3 settings) -> a client that tries once, briefly
 
 
 class StoreUnavailable(JobFailed):
@@ -213,11 +215,15 @@ def _s3_client(probe: bool = False) -> Any:
         return boto3_client.Client(_options).client  # shared per process and settings (transforms/object_stores)
     from transforms.object_stores import s3_settings
 
-    key_id, secret, token, endpoint, region, api_version, verify, no_ssl = s3_settings(_options)
+    settings = s3_settings(_options)
+    key = (os.getpid(), settings)
+    if key in _probes:
+        return _probes[key]
+    key_id, secret, token, endpoint, region, api_version, verify, no_ssl = settings
     config = Config(
         connect_timeout=PROBE_TIMEOUT_S, read_timeout=PROBE_TIMEOUT_S, retries={"total_max_attempts": 1}
     )
-    return boto3.session.Session().client(
+    _probes[key] = boto3.session.Session().client(
         "s3",
         region_name=region,
         api_version=api_version,
@@ -229,3 +235,4 @@ def _s3_client(probe: bool = False) -> Any:
         aws_session_token=token,
         config=config,
     )
+    return _probes[key]

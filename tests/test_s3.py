@@ -415,3 +415,22 @@ def test_the_listing_gives_the_checksums_a_request_per_file_would(s3, bucket):
     _read_through_beam(f"s3://{bucket}")
     listed = listed_checksums(f"s3://{bucket}/in/**")
     assert listed == {f"s3://{bucket}/in/{n}.txt": checksum(f"s3://{bucket}/in/{n}.txt") for n in range(3)}
+
+
+def test_an_s3_lock_is_refreshed_only_while_held_and_taken_over_once_stale(s3, bucket):
+    from pipeline.runs import OutputLock, RunLocked
+
+    _read_through_beam(f"s3://{bucket}")
+    output, client = f"s3://{bucket}/out", s3.client()
+    with OutputLock(output, 3600) as lock:
+        with pytest.raises(RunLocked, match="another run holds"):
+            OutputLock(output, 3600).__enter__()
+        lock.refresh()
+        client.put_object(Bucket=bucket, Key="out/_lock", Body=b'{"pid": 1, "host": "elsewhere", "created": 0}')
+        with pytest.raises(RunLocked, match="taken over by another run"):
+            lock.refresh()
+    assert keys(client, bucket, "out/") == ["out/_lock"]  # not ours any more: left alone
+    with OutputLock(output, 3600):  # created at 0: stale, taken over
+        holder = json.loads(client.get_object(Bucket=bucket, Key="out/_lock")["Body"].read())
+        assert holder["pid"] == os.getpid()
+    assert keys(client, bucket, "out/") == []
