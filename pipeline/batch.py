@@ -6,10 +6,10 @@ from typing import Any
 
 from pipeline.build import Job
 from pipeline.config import Config
-from pipeline.inputs import is_small, local_sizes, resolve_input
+from pipeline.inputs import input_sizes, is_small, resolve_input
 from pipeline.job import run_job
 from pipeline.report import report_quietly
-from transforms.core.paths import absolute, is_local
+from transforms.core.paths import absolute
 
 
 def run(config: Config, beam_args: list[str]) -> dict[str, Any]:
@@ -17,7 +17,7 @@ def run(config: Config, beam_args: list[str]) -> dict[str, Any]:
     assert config.input and config.output
     inputs = resolve_input(config.input)
     (pattern,) = inputs.patterns
-    small = is_local(pattern) and is_small(local_sizes(pattern))
+    small = is_small(input_sizes(pattern))
     output = absolute(config.output)
     try:
         return run_job(Job(config, inputs, output, small=small), beam_args)

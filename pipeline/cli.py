@@ -16,7 +16,10 @@ if TYPE_CHECKING:
     from pipeline.config import Config
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DEAD_LETTERS = 0, 1, 2, 3
-BEAM_EPILOG = "Any other --option is passed to Beam's PipelineOptions (e.g. --direct_running_mode=in_memory)."
+BEAM_EPILOG = (
+    "Any other --option is passed to Beam's PipelineOptions (e.g. --direct_running_mode=in_memory, or "
+    "--s3_endpoint_url=URL and --s3_access_key_id=… for s3:// paths: docs/runners.md)."
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -36,7 +39,9 @@ def parser() -> argparse.ArgumentParser:
     )
     run_parser.add_argument("--quiet", action="store_true", help="no progress on standard error (sets progress)")
     report_parser = commands.add_parser(
-        "report", help="rebuild run-report.html from an output folder (local or any Beam filesystem)"
+        "report",
+        help="rebuild run-report.html from an output folder (local or any Beam filesystem)",
+        epilog="Other --options are Beam's filesystem options, e.g. --s3_endpoint_url=URL (as for run and watch).",
     )
     report_parser.add_argument("output", help="a run's output folder, or an incremental output folder")
     report_parser.add_argument(
@@ -77,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()
     args, beam_args = parser().parse_known_args(argv)
     if args.command == "report":
-        return _rebuild_report(args)
+        return _rebuild_report(args, beam_args)
     # Imported once the arguments are parsed: --help and --version need neither the config nor Beam.
     from pipeline.config import ConfigError
     from pipeline.stopping import JobFailed, interrupted_by_signals, interrupting_signal
@@ -85,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with interrupted_by_signals():
             config = _config(args)
+            _open_storage(config, beam_args)
             summary = _start(args, config, beam_args)
     except ConfigError as error:
         print(f"article-enrich: configuration error: {error}", file=sys.stderr)
@@ -131,6 +137,14 @@ def _config(args: argparse.Namespace) -> Config:
     return config
 
 
+def _open_storage(config: Config, beam_args: list[str]) -> None:
+    """Beam's filesystem options (--s3_endpoint_url…) in force before the launcher's first file operation."""
+    from pipeline.buckets import open_storage
+    from pipeline.job import pipeline_options
+
+    open_storage(pipeline_options(config, beam_args), {"--input": config.input, "--output": config.output})
+
+
 def _start(args: argparse.Namespace, config: Config, beam_args: list[str]) -> dict[str, Any]:
     if args.command == "watch":
         from pipeline.watch import watch
@@ -165,13 +179,18 @@ def _report(summary: dict[str, Any], config: Config) -> int:
     return EXIT_OK
 
 
-def _rebuild_report(args: argparse.Namespace) -> int:
+def _rebuild_report(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipeline.buckets import open_storage
+    from pipeline.config import ConfigError
     from pipeline.report import ReportError, write_report
     from transforms.core.paths import absolute
 
     try:
+        open_storage(PipelineOptions(beam_args), {"OUTPUT": args.output})
         path = write_report(absolute(args.output), args.run)
-    except ReportError as error:
+    except (ReportError, ConfigError) as error:
         print(f"article-enrich: {error}", file=sys.stderr)
         return EXIT_USAGE
     print(f"article-enrich: report written to {path}")

@@ -11,13 +11,15 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline.buckets import StoreUnavailable, store_problem
 from pipeline.build import Job
 from pipeline.config import Config, ConfigError
-from pipeline.inputs import Inputs, input_files, is_small, listing, resolve_input
+from pipeline.inputs import Inputs, input_files, is_small, listed_checksums, listing, resolve_input
 from pipeline.job import OUTCOME_COUNTS, run_job, versions
 from pipeline.plan import Plan, config_fingerprint, manifest_of, plan_run, run_name
 from pipeline.report import report_quietly
@@ -31,13 +33,14 @@ from pipeline.runs import (
     shard_lines,
     sweep,
 )
-from pipeline.stopping import deferred_signals
-from pipeline.storage import delete_folders, folders_under, write_atomic
+from pipeline.stopping import JobFailed, deferred_signals
+from pipeline.storage import delete_folder, write_atomic
 from transforms.core import layout
 from transforms.core.paths import absolute, escape, is_local
 from transforms.core.store import CorpusStore, History
 
 STORE_FILE = "corpus.sqlite"
+RECOVERY = "The next run finishes it if its manifest was written, or removes it; readers see the runs before it"
 log = logging.getLogger(__name__)
 
 
@@ -47,7 +50,7 @@ def run_incremental(config: Config, beam_args: list[str]) -> dict[str, Any]:
     inputs = resolve_input(config.input)
     (pattern,) = inputs.patterns
     with IncrementalOutput(config) as output:
-        plan = output.plan(listing(pattern))
+        plan = output.plan(listing(pattern), listed_checksums(pattern))
         if not plan.process:
             return {
                 "input": pattern,
@@ -102,10 +105,11 @@ class IncrementalOutput:
     def refresh_lock(self) -> None:
         self._lock.refresh()
 
-    def plan(self, listed: dict[str, tuple[int, float]]) -> Plan:
-        """What a run must process of the `listed` files ({uri: (size, mtime)}), against the ledger."""
+    def plan(self, listed: dict[str, tuple[int, float]], checksums: Mapping[str, str] = {}) -> Plan:
+        """What a run must process of the `listed` files ({uri: (size, mtime)}, with the `checksums` their
+        listing gave, if any), against the ledger."""
         ledger = self.store.ledger(listed)
-        files = input_files(listed, ledger)
+        files = input_files(listed, ledger, checksums)
         reprocess = self._config.incremental.reprocess
         plan = plan_run(files, ledger, self.fingerprint, reprocess, known=self.store.known_inputs())
         # Hashed and found unchanged: the ledger takes their modification time, so the next plan need not hash.
@@ -130,7 +134,8 @@ class IncrementalOutput:
         name = run_name(dt.datetime.now(dt.timezone.utc), runs)
         staging = f"{self.path}/{layout.STAGING}{name}"
         replaced = frozenset(self.store.ledger([f.uri for f in plan.process]))
-        inputs = Inputs(tuple(escape(f.uri) for f in plan.process), base, label)
+        listed = tuple((f.uri, f.size) for f in plan.process)
+        inputs = Inputs(tuple(escape(uri) for uri, _ in listed), base, label, listed)
         history = History(self.store.path, replaced)
         config = config or self._config
         small = is_small(f.size for f in plan.process)
@@ -146,7 +151,10 @@ class IncrementalOutput:
             raise
         manifest = manifest_of(name, max(runs.values(), default=0) + 1, self.fingerprint, self.versions, plan)
         with deferred_signals():
-            manifest = commit(self.path, name, staging, manifest, summary)
+            try:
+                manifest = commit(self.path, name, staging, manifest, summary)
+            except Exception as error:
+                raise _commit_failed(self.path, name, error) from error
             self.last_commit = summary
             self._apply(manifest)
         return summary
@@ -188,11 +196,25 @@ class IncrementalOutput:
 
 
 def _abandon(output: str, staging: str) -> None:
-    """Delete what a job that did not finish left in its staging folder."""
+    """Delete what a job that did not finish left in its staging folder (unless its store does not answer)."""
+    problem = store_problem(output)
+    if problem is not None:
+        log.warning("%s stays: its store does not answer (%s); the next run removes it", staging, problem)
+        return
     try:
-        delete_folders(folders_under(output, (staging.rsplit("/", 1)[-1],)))
+        delete_folder(staging)
     except Exception as error:  # noqa: BLE001 - the next start removes it; the job's own error matters more
         log.warning("could not remove %s (%s: %s)", staging, type(error).__name__, error)
+
+
+def _commit_failed(output: str, name: str, error: Exception) -> JobFailed:
+    """The error of a commit that did not finish: the next run completes it if its manifest was written, else
+    removes it; until then readers see the runs before it."""
+    problem = store_problem(output)
+    cause = f"the commit of {output}/{name} did not finish ({type(error).__name__}: {error})"
+    if problem is not None:
+        return StoreUnavailable(f"{cause}: its store does not answer ({problem}). {RECOVERY}")
+    return JobFailed(f"{cause}. {RECOVERY}")
 
 
 def _state_folder(config: Config, output: str) -> tuple[str, bool]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import glob as globlib
 import hashlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline.buckets import etags_under
 from pipeline.config import ConfigError
 from pipeline.plan import InputFile
 from pipeline.storage import matching
@@ -31,6 +32,7 @@ class Inputs:
     patterns: tuple[str, ...]
     base: str
     label: str  # how the run summary names the input
+    listed: tuple[tuple[str, int], ...] = ()  # (uri, size) when known already (an incremental run's): not listed again
 
     @property
     def holds_archives(self) -> bool:
@@ -75,8 +77,11 @@ def is_small(sizes: Iterable[int], limit: int = SMALL_INPUT_BYTES) -> bool:
     return True
 
 
-def local_sizes(pattern: str) -> Iterator[int]:
-    """The sizes of the article files a local `pattern` matches, as they are listed."""
+def input_sizes(pattern: str) -> Iterator[int]:
+    """The sizes of the article files `pattern` matches, as they are listed (a bucket: in one listing)."""
+    if not is_local(pattern):
+        yield from (meta.size_in_bytes for meta in matching(pattern) if article_format(meta.path) is not None)
+        return
     for path in globlib.iglob(pattern, recursive=True):
         if article_format(path) is not None and os.path.isfile(path):
             yield os.path.getsize(path)
@@ -103,15 +108,27 @@ def listing(pattern: str) -> dict[str, tuple[int, float]]:
     }
 
 
-def input_files(listed: dict[str, tuple[int, float]], ledger: dict[str, dict[str, Any]]) -> list[InputFile]:
+def input_files(
+    listed: dict[str, tuple[int, float]], ledger: dict[str, dict[str, Any]], listed_checksums: Mapping[str, str] = {}
+) -> list[InputFile]:
     """The listed files with their content checksums: read from the ledger where the size and modification time
-    are the ones it has (as rsync and make judge a file unchanged), computed from the content otherwise."""
+    are the ones it has (as rsync and make judge a file unchanged), else from `listed_checksums` (a bucket's
+    listing gives them), else computed from the content."""
     files = []
     for uri, (size, mtime) in sorted(listed.items()):
         entry = ledger.get(uri)
-        known = entry is not None and (entry["size"], entry["mtime"]) == (size, mtime)
-        files.append(InputFile(uri, size, entry["checksum"] if known else checksum(uri), mtime))
+        if entry is not None and (entry["size"], entry["mtime"]) == (size, mtime):
+            known = entry["checksum"]
+        else:
+            known = listed_checksums.get(uri) or checksum(uri)
+        files.append(InputFile(uri, size, known, mtime))
     return files
+
+
+def listed_checksums(pattern: str) -> dict[str, str]:
+    """uri -> checksum, as `checksum` gives it, of every object under the fixed part of an s3:// `pattern`, from
+    its listing (the ETags: no request per file); empty for other filesystems."""
+    return {uri: "fs:" + tag for uri, tag in etags_under(pattern).items()}
 
 
 def checksum(uri: str) -> str:

@@ -17,8 +17,10 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineResult, PipelineState
 
+from pipeline.buckets import StoreUnavailable, store_problem, with_s3_plugin
 from pipeline.build import Job, build_pipeline
 from pipeline.config import Config
+from pipeline.inputs import Inputs
 from pipeline.progress import ProgressMonitor, input_totals
 from pipeline.runners import check_runner, one_process_for_small_input, runs_in_this_process
 from pipeline.stopping import JobFailed, interrupting_signal
@@ -27,8 +29,10 @@ from transforms.core import layout
 from transforms.core.nlp import model_info
 from transforms.core.warc import SKIPPED_PREFIX
 from transforms.metrics import NAMESPACE
+from transforms.object_stores import STORE_ERRORS
 
 CANCEL_WAIT_S = 30  # how long an interrupted run waits for its cancelled job on a job service or cluster
+SECRET_OPTIONS = ("secret", "token", "password", "access_key")  # parts of Beam option names that hold credentials
 COUNTERS = ("inputs", "cleaned", "tagged", "enriched", "dead_letter", "entities")
 OUTCOME_COUNTS = ("inputs", "enriched", "dead_letter", "entities")  # what the CLI reports of every job
 log = logging.getLogger(__name__)
@@ -37,7 +41,7 @@ log = logging.getLogger(__name__)
 def pipeline_options(config: Config, beam_args: list[str]) -> PipelineOptions:
     """Beam options from the config's `beam` section, overridden by flags given on the command line."""
     flags = [_flag(key, value) for key, value in config.beam.items() if value is not False and value is not None]
-    options = PipelineOptions(flags + list(beam_args))
+    options = PipelineOptions(with_s3_plugin(flags + list(beam_args), {"input": config.input, "output": config.output}))
     check_runner(options)
     return options
 
@@ -54,7 +58,7 @@ def run_job(job: Job, beam_args: list[str], **header: Any) -> dict[str, Any]:
     warm = WarmModels(job.config) if runs_in_this_process(options) else None
     summary = summary_header(job.config, options, job.inputs.label, job.output) | header
     pipeline = beam.Pipeline(options=options)
-    progress = start_progress(job.config, options, job.inputs.patterns)
+    progress = start_progress(job.config, options, job.inputs)
     build_pipeline(pipeline, job, progress.folder if progress else None)
     try:
         return execute(pipeline, summary, job.output, job.config.max_dead_letter_ratio, progress)
@@ -103,8 +107,18 @@ def summary_header(config: Config, options: PipelineOptions, inputs: str, output
         "runner": runner_name(options),
         "started_at": now(),
         "versions": versions(config.tag.model),
-        "config": json.loads(json.dumps(dataclasses.asdict(config), default=str)),
+        "config": _without_secrets(json.loads(json.dumps(dataclasses.asdict(config), default=str))),
     }
+
+
+def _without_secrets(config: dict[str, Any]) -> dict[str, Any]:
+    """The config as the summary and the report show it: Beam options that hold credentials (e.g.
+    `s3_secret_access_key` in the `beam:` section) are masked."""
+    beam_options = {
+        key: "***" if any(word in key for word in SECRET_OPTIONS) and value else value
+        for key, value in config.get("beam", {}).items()
+    }
+    return {**config, "beam": beam_options}
 
 
 def execute(
@@ -137,6 +151,12 @@ def execute(
         write_summary(output, summary)
         raise
     except Exception as error:
+        problem = store_problem(output)
+        if problem is not None:  # Beam would retry every cleanup request for minutes
+            raise StoreUnavailable(
+                f"the job failed: {type(error).__name__}: {error}. The store of {output} does not answer "
+                f"({problem}): its temporary files stay, and no run-summary.json was written"
+            ) from error
         remove_temp_folders(output, keep=earlier_temp)
         summary.update(status="failed", error=f"{type(error).__name__}: {error}", finished_at=now())
         write_summary(output, summary)
@@ -157,6 +177,13 @@ def execute(
         dead_letter_ratio_exceeded=ratio > max_dead_letter_ratio,
         duplicates=duplicates_summary(counts),
     )
+    unread = counts.get(STORE_ERRORS, 0)
+    if unread:  # the store, not the files: the run is not complete, whatever its counts say
+        error = f"{unread} input files could not be read: their store did not answer"
+        summary.update(status="failed", error=error)
+        if store_problem(output) is None:
+            write_summary(output, summary)
+        raise JobFailed(f"{error} (the dead letters with reason store_unavailable say what it answered)")
     write_summary(output, summary)
     if not invariant_ok:
         raise JobFailed(
@@ -194,14 +221,14 @@ def runner_name(options: PipelineOptions) -> str:
     return runner if isinstance(runner, str) else type(runner).__name__
 
 
-def start_progress(config: Config, options: PipelineOptions, patterns: tuple[str, ...]) -> ProgressMonitor | None:
+def start_progress(config: Config, options: PipelineOptions, inputs: Inputs) -> ProgressMonitor | None:
     """A monitor of a DirectRunner run's progress, started by `execute` (shown unless `progress` is off).
 
     None on other runners: their UIs show the Beam counters.
     """
     if runner_name(options) not in ("DirectRunner", "direct"):
         return None
-    return ProgressMonitor(input_totals(patterns), show=config.progress)
+    return ProgressMonitor(input_totals(inputs.patterns, inputs.listed), show=config.progress)
 
 
 def temp_folders(output: str) -> dict[str, list[str]]:

@@ -47,16 +47,20 @@ class Snapshot:
     written: int = 0  # inputs that reached the output, records or dead letters
 
 
-def input_totals(patterns: str | Sequence[str]) -> Totals:
+def input_totals(patterns: str | Sequence[str], listed: Iterable[tuple[str, int]] = ()) -> Totals:
+    """What the files matching `patterns` hold, or the `listed` files ((uri, size), known already) if any."""
+    listed = list(listed)
+    if not listed:
+        for pattern in [patterns] if isinstance(patterns, str) else patterns:
+            listed.extend((meta.path, meta.size_in_bytes) for meta in matching(pattern))
     files = size = stream = 0
-    for pattern in [patterns] if isinstance(patterns, str) else patterns:
-        for meta in matching(pattern):
-            fmt = article_format(meta.path)
-            if fmt is None:
-                continue
-            files += 1
-            size += meta.size_in_bytes
-            stream += meta.size_in_bytes if fmt in STREAM_FORMATS else 0
+    for path, file_size in listed:
+        fmt = article_format(path)
+        if fmt is None:
+            continue
+        files += 1
+        size += file_size
+        stream += file_size if fmt in STREAM_FORMATS else 0
     return Totals(files, size, stream)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline.buckets import store_problem
 from pipeline.report_html import render
 from pipeline.runs import latest_run, read_manifests
 from pipeline.storage import matching, read_json, write_bytes
@@ -265,6 +266,10 @@ def write_report(output: str, run: str | None = None) -> str:
 
 def report_quietly(output: str, run: str | None = None) -> None:
     """Write run-report.html; a failure to write it is logged, and does not fail a run whose outputs are written."""
+    problem = store_problem(output)
+    if problem is not None:  # not Beam's retries, for minutes, on every file of the report
+        log.warning("could not write run-report.html: the store of %s does not answer (%s)", output, problem)
+        return
     try:
         write_report(output, run)
     except Exception as error:  # noqa: BLE001 - the records and summary are the run's result, the report a view

@@ -14,9 +14,19 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
+from pipeline.buckets import create_if_absent, read_with_etag, replace_if_unchanged, scheme, store_problem
 from pipeline.plan import lock_is_stale, manifest_order
 from pipeline.stopping import JobFailed
-from pipeline.storage import delete_folders, folders_under, json_bytes, matching, read_bytes, read_json, write_atomic
+from pipeline.storage import (
+    delete_folder,
+    delete_folders,
+    folders_under,
+    json_bytes,
+    matching,
+    read_bytes,
+    read_json,
+    write_atomic,
+)
 from transforms.core import layout
 from transforms.core.paths import is_local
 
@@ -68,7 +78,7 @@ def finish_staged(output: str, keep: str | None = None) -> bool:
             finished = True
         else:
             log.warning("removing %s and %s, left by a run stopped before its commit", folder, run)
-            delete_folders(folders_under(output, (name,)))
+            delete_folder(run)
         delete_folders({folder: files})
     temps = [meta.path for meta in matching(f"{output}/{layout.STAGING}*") if meta.path.rsplit("/", 1)[0] == output]
     if temps:
@@ -137,16 +147,24 @@ def commit(
     manifest = {**manifest, "format": MANIFEST_FORMAT, "shards": shards}
     write_atomic(f"{final}/{layout.MANIFEST}", json_bytes(manifest))
     write_atomic(f"{output}/{layout.LATEST}", (name + "\n").encode("utf-8"))
-    FileSystems.delete([staging])
+    delete_folder(staging)  # on an object store, the job's own run-summary.json there is not a shard
     return manifest
 
 
 class OutputLock:
-    """`output/_lock` holding pid, host and time; refused while held, taken over once stale."""
+    """`output/_lock` holding pid, host and time; refused while held, taken over once stale.
+
+    Of two runs that start at once exactly one holds it: a local lock is created with O_EXCL, an S3 lock with a
+    conditional create (`If-None-Match: *`), and a stale S3 lock is taken over, and a watcher's refreshed, only
+    if it is still the object that was read (`If-Match`). On other object stores (gs://) the lock is written,
+    then read back: two runs starting within the same moment could both go on (docs/runners.md).
+    """
 
     def __init__(self, output: str, stale_after_s: int) -> None:
         self._path = f"{output}/{layout.LOCK}"
         self._stale_after_s = stale_after_s
+        self._s3 = scheme(self._path) == "s3"
+        self._etag: str | None = None  # S3: the lock object this run wrote
         self._info = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
@@ -155,10 +173,10 @@ class OutputLock:
         }
 
     def __enter__(self) -> OutputLock:
-        for _ in range(2):
+        for _ in range(3):
             if self._try_create():
                 return self
-            holder = self._read()
+            holder, tag = self._read()
             if holder is not None and not lock_is_stale(
                 holder, _epoch(), self._info["host"], self._stale_after_s, _pid_alive
             ):
@@ -168,20 +186,44 @@ class OutputLock:
                     f"expires after incremental.lock_stale_after_s={self._stale_after_s} s, or delete the file"
                 )
             log.warning("taking over the stale lock %s left by %s", self._path, holder)
-            FileSystems.delete([self._path])
+            if self._s3 and tag is not None:
+                self._etag = replace_if_unchanged(self._path, self._held(), tag) or None
+                if self._etag is not None:
+                    return self
+            else:
+                FileSystems.delete([self._path])
         raise RunLocked(f"could not take the lock {self._path}: another run took it at the same time")
 
     def __exit__(self, *exc: object) -> None:
-        holder = self._read()
+        problem = store_problem(self._path)
+        if problem is not None:
+            log.warning(
+                "the lock %s stays: its store does not answer (%s); the next run on this host takes it over, "
+                "one elsewhere once it is older than incremental.lock_stale_after_s",
+                self._path,
+                problem,
+            )
+            return
+        holder, _ = self._read()
         if holder is not None and holder.get("token") == self._info["token"]:
             FileSystems.delete([self._path])
 
     def refresh(self) -> None:
-        """Tell other hosts that the holder is alive (a watcher holds the lock for days)."""
-        write_atomic(self._path, json_bytes({**self._info, "created": _epoch()}))
+        """Tell other hosts that the holder is alive (a watcher holds the lock for days); RunLocked if, on S3,
+        another run took the lock over meanwhile."""
+        if not self._s3:
+            write_atomic(self._path, self._held())
+            return
+        self._etag = replace_if_unchanged(self._path, self._held(), self._etag or "") or None
+        if self._etag is None:
+            holder, _ = self._read()
+            raise RunLocked(f"the lock {self._path} was taken over by another run ({holder}): stopping")
+
+    def _held(self) -> bytes:
+        return json_bytes({**self._info, "created": _epoch()})
 
     def _try_create(self) -> bool:
-        info = json_bytes({**self._info, "created": _epoch()})
+        info = self._held()
         if is_local(self._path):
             os.makedirs(os.path.dirname(self._path), exist_ok=True)
             try:
@@ -191,18 +233,27 @@ class OutputLock:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(info)
             return True
+        if self._s3:
+            self._etag = create_if_absent(self._path, info) or None
+            return self._etag is not None
         if FileSystems.exists(self._path):
             return False
-        with FileSystems.create(self._path) as handle:  # object stores: last writer wins; read back to check
+        with FileSystems.create(self._path) as handle:  # no conditional create here: last writer wins, read back
             handle.write(info)
-        holder = self._read()
+        holder, _ = self._read()
         return holder is not None and holder.get("token") == self._info["token"]
 
-    def _read(self) -> dict[str, Any] | None:
+    def _read(self) -> tuple[dict[str, Any] | None, str | None]:
+        """The holder, and on S3 the ETag of the lock object read; (None, …) if the lock is gone or unreadable."""
         try:
-            return json.loads(read_bytes(self._path).decode("utf-8") or "{}")
+            if self._s3:
+                found = read_with_etag(self._path)
+                if found is None:
+                    return None, None
+                return json.loads(found[0].decode("utf-8") or "{}"), found[1]
+            return json.loads(read_bytes(self._path).decode("utf-8") or "{}"), None
         except Exception:  # noqa: BLE001 - a vanished or half-written lock reads as "no holder"
-            return None
+            return None, None
 
 
 def _rewrite_without(path: str, uris: set[str], everything: bool) -> None:

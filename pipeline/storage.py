@@ -78,6 +78,16 @@ def _files_below(folder: str) -> list[str]:
     return sorted(os.path.join(parent, name) for parent, _, names in os.walk(folder) for name in names)
 
 
+def delete_folder(folder: str) -> None:
+    """Delete `folder` and everything below it (on an object store: every file under its prefix, by name)."""
+    folder = folder.rstrip("/")
+    if is_local(folder):
+        if os.path.exists(folder):
+            FileSystems.delete([folder])
+        return
+    delete_folders({folder: [meta.path for meta in matching(f"{folder}/**")]})
+
+
 def delete_folders(folders: Mapping[str, Sequence[str]]) -> None:
     """Delete each folder with the files listed in it (`folders_under`): an object store deletes a folder's
     files only when they are named, and has no folder object to delete after them."""

@@ -14,6 +14,7 @@ from collections import Counter
 from typing import Any
 
 from pipeline.arrivals import Arrivals, Stat, is_watchable
+from pipeline.buckets import StoreUnavailable
 from pipeline.config import Config, WatchConfig
 from pipeline.incremental import IncrementalOutput
 from pipeline.inputs import Inputs, is_small, listing, watched_input
@@ -37,7 +38,8 @@ def watch(config: Config, beam_args: list[str]) -> dict[str, Any]:
         try:
             watcher.run()
         except JobFailed as error:
-            _write_summary(output.path, watcher.summary() | {"status": "failed", "error": str(error)})
+            if not isinstance(error, StoreUnavailable):
+                _write_summary(output.path, watcher.summary() | {"status": "failed", "error": str(error)})
             raise
         summary = watcher.summary()
         _write_summary(output.path, summary)

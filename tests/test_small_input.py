@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
-from pipeline.inputs import is_small, local_sizes
+from pipeline.inputs import input_sizes, is_small
 from pipeline.runners import one_process_for_small_input
 
 
@@ -13,10 +13,10 @@ def test_local_bytes_are_summed_over_article_files_only(tmp_path):
     (tmp_path / "a" / "1.txt").write_bytes(b"x" * 600)
     (tmp_path / "2.jsonl").write_bytes(b"x" * 300)
     (tmp_path / "big.png").write_bytes(b"x" * 10_000)
-    assert sorted(local_sizes(f"{tmp_path}/**")) == [300, 600]
-    assert is_small(local_sizes(f"{tmp_path}/**"), 1000)
-    assert not is_small(local_sizes(f"{tmp_path}/**"), 900)
-    assert is_small(local_sizes(f"{tmp_path}/a/1.txt"), 601)
+    assert sorted(input_sizes(f"{tmp_path}/**")) == [300, 600]
+    assert is_small(input_sizes(f"{tmp_path}/**"), 1000)
+    assert not is_small(input_sizes(f"{tmp_path}/**"), 900)
+    assert is_small(input_sizes(f"{tmp_path}/a/1.txt"), 601)
     assert not is_small(iter(lambda: 1, 0), 1 << 20)  # stops at the limit, however many sizes follow
 
 

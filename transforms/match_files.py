@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 
 import apache_beam as beam
-from apache_beam.io.filesystem import FileMetadata
+from apache_beam.io.filesystem import BeamIOError, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.core.paths import glob_start, is_local
@@ -17,14 +17,28 @@ def match_files(pattern: str) -> list[FileMetadata]:
 
     Beam's local listing skips every entry it cannot stat, so a dangling link or a link loop would vanish
     without a trace; here it reaches the reader, which dead-letters it as `broken_link`. Other filesystems
-    (buckets) have no links and are matched by Beam as they are, with one listing.
+    (buckets) have no links and are matched by Beam as they are, with one listing (a single object, with one
+    request for its metadata).
     """
     glob = glob_start(pattern)
+    if not is_local(pattern) and glob is None:
+        return _one_object(pattern)
     if not is_local(pattern) or glob is None:
         return FileSystems.match([pattern])[0].metadata_list
     # As Beam's FileSystem.match: list the folder the pattern's fixed part is in, keep what matches.
     local = FileSystems.get_filesystem(pattern)
     return list(local.match_files(list(_walk(os.path.dirname(pattern[:glob]))), pattern))
+
+
+def _one_object(path: str) -> list[FileMetadata]:
+    """A bucket's object by its name (an incremental run's input): one request, where Beam's match asks twice
+    (whether it exists, then its metadata)."""
+    try:
+        return [FileSystems.get_filesystem(path).metadata(path)]
+    except BeamIOError:
+        if FileSystems.exists(path):
+            raise
+        return []
 
 
 class MatchFiles(beam.DoFn):

@@ -24,6 +24,7 @@ from transforms.core.types import DEAD_LETTER, Article, DeadLetter, Source
 from transforms.extract_pages import ExtractPageFn, ExtractPages
 from transforms.match_files import MatchFiles
 from transforms.metrics import count
+from transforms.object_stores import STORE_ERRORS, store_failure
 
 PAGES = "pages"
 FILES_PER_SHUFFLE = 10  # small enough that a few dozen files still spread over every worker
@@ -120,6 +121,7 @@ class _ReadFileFn(beam.DoFn):
         self._progress: ProgressReporter | None = None
         self.extract_inline = False
         self._extractor = ExtractPageFn(config.web)
+        self._store_down: str | None = None
 
     def reporting_to(self, progress: ProgressReporter) -> _ReadFileFn:
         """A copy of this reader that reports its progress to `progress`."""
@@ -151,6 +153,9 @@ class _ReadFileFn(beam.DoFn):
 
     def _read_file(self, file: fileio.ReadableFile) -> Iterator[Article | beam.pvalue.TaggedOutput]:
         source = self.source_of(file)
+        if self._store_down is not None:  # once the store failed after Beam's retries, not again for every file
+            yield self._store_failed(source, self._store_down)
+            return
         try:
             problem = _local_file_problem(source.uri)
             if problem is not None:
@@ -168,6 +173,16 @@ class _ReadFileFn(beam.DoFn):
             yield self._dead(source, error)
         except (OSError, EOFError) as error:
             yield self._dead(source, parse.InputError(_io_reason(error), error_text(error)))
+        except Exception as error:
+            if not store_failure(error):
+                raise
+            self._store_down = error_text(error)
+            yield self._store_failed(source, self._store_down)
+
+    def _store_failed(self, source: Source, error: str) -> beam.pvalue.TaggedOutput:
+        """A file its store did not serve: counted, so that the run fails rather than commit it as a dead letter."""
+        count(None, STORE_ERRORS)
+        return self._dead(source, parse.InputError("store_unavailable", error))
 
     def _articles(self, stream, source: Source) -> Iterator[Article | beam.pvalue.TaggedOutput]:
         if source.format == "txt":
