@@ -151,8 +151,9 @@ class _Watcher:
             print(
                 f"article-enrich: watch: {summary['incremental']['run']} committed {counts['inputs']:,} inputs "
                 f"({counts['enriched']:,} enriched, {counts['dead_letter']:,} dead letters) in "
-                f"{time.monotonic() - started:.1f} s; {self._counts['inputs']:,} inputs in {self.batches:,} "
-                f"batches so far, {len(self._waiting):,} files waiting",
+                f"{time.monotonic() - started:.1f} s; {self._counts['inputs']:,} inputs in "
+                f"{self.batches:,} batch{'es' if self.batches > 1 else ''} so far, "
+                f"{len(self._waiting):,} files waiting",
                 file=sys.stderr,
                 flush=True,
             )
