@@ -89,3 +89,13 @@ def sigterm_when_held(args: list[str], output: Path, env: dict[str, str] | None 
         if process.poll() is None:
             process.kill()
     return process.returncode, stderr
+
+
+def wait_until(predicate, timeout: float = 60) -> bool:
+    """Whether `predicate()` became true within `timeout` seconds (polled every 50 ms)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from pipeline.cli import main
 from pipeline.runs import committed_shards
 from pipeline.storage import read_bytes
 
-from .conftest import ROOT, SAMPLES, write_random_articles
+from .conftest import ROOT, SAMPLES, wait_until, write_random_articles
 from .s3_server import S3Server, keys, upload
 from .test_incremental import write_articles
 
@@ -239,14 +238,14 @@ def test_watch_on_s3_commits_batches_as_it_does_on_disk(s3, bucket, tmp_path, ti
 
     def arrive_in_bucket() -> None:
         upload(client, first, bucket, "in")
-        assert _wait(lambda: "out/latest" in keys(client, bucket, "out/"))
+        assert wait_until(lambda: "out/latest" in keys(client, bucket, "out/"))
         upload(client, second, bucket, "in")
 
     local_in = tmp_path / "in"
 
     def arrive_on_disk() -> None:
         shutil.copytree(first, local_in, dirs_exist_ok=True)
-        assert _wait(lambda: (tmp_path / "out" / "latest").exists())
+        assert wait_until(lambda: (tmp_path / "out" / "latest").exists())
         shutil.copytree(second, local_in, dirs_exist_ok=True)
 
     local_in.mkdir()
@@ -255,15 +254,6 @@ def test_watch_on_s3_commits_batches_as_it_does_on_disk(s3, bucket, tmp_path, ti
     summary = summary_of(f"s3://{bucket}/out/watch-summary.json")
     assert summary["batches"] >= 2 and summary["counts"]["inputs"] == 5  # an upload may be listed in parts
     assert_same_records(f"s3://{bucket}/out", tmp_path / "out")
-
-
-def _wait(predicate, timeout: float = 60) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_a_wrong_endpoint_a_missing_bucket_or_credentials_stop_before_any_work(s3, bucket, capsys, monkeypatch):

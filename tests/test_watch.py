@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from pipeline.arrivals import Arrivals, is_watchable
 from pipeline.cli import main
 from pipeline.runs import committed_shards
 
-from .conftest import ROOT
+from .conftest import ROOT, wait_until
 
 
 def test_only_complete_article_names_are_watched():
@@ -54,15 +53,6 @@ def _paths(output: Path, prefix: str = "enriched") -> list[str]:
     return sorted(record["source"]["path"] for record in _records(output, prefix))
 
 
-def _wait_for(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def _watch_in_process(input_dir: Path, output: Path, model: str, drop, *extra: str) -> int:
     """Run `article-enrich watch` in this process until idle, while `drop(output)` writes files in a thread."""
     failures: list[BaseException] = []
@@ -92,7 +82,7 @@ def test_batches_share_the_corpus_state_copies_join_clusters_and_a_footer_is_lea
     original = " ".join(f"Delegates in Geneva discussed item {n} of the harbour deal on day {n}." for n in range(12))
 
     def drop(out: Path) -> None:
-        assert _wait_for(lambda: "before.txt" in _paths(out), 60), "the file that was there first"
+        assert wait_until(lambda: "before.txt" in _paths(out), 60), "the file that was there first"
         for batch in range(3):  # the site's footer in 4 more articles each batch: 4, 8, then 12 >= 10
             for n in range(4):
                 text = f"Widget sales, day {batch}-{n}\n\nStory {batch}-{n} from Budapest.\n\n{FOOTER}\n"
@@ -105,7 +95,7 @@ def test_batches_share_the_corpus_state_copies_join_clusters_and_a_footer_is_lea
                 (input_dir / "bad.json").write_text('{"text": ', encoding="utf-8")
                 (input_dir / "ignored.txt.tmp").write_text("a partial download", encoding="utf-8")
             count = 1 + 4 * (batch + 1) + (batch >= 0) + 2 * (batch >= 1)
-            assert _wait_for(lambda count=count: len(_paths(out)) == count, 60), (batch, _paths(out))
+            assert wait_until(lambda count=count: len(_paths(out)) == count, 60), (batch, _paths(out))
 
     assert _watch_in_process(input_dir, output, tiny_model, drop) == 0
 
@@ -152,7 +142,7 @@ def test_sigterm_stops_the_watcher_cleanly_and_a_kill_loses_and_repeats_nothing(
     process = _start_watch(input_dir, output, tiny_model)
     try:
         (input_dir / "one.txt").write_text("First from Geneva.", encoding="utf-8")
-        assert _wait_for(lambda: "one.txt" in _paths(output), 60)
+        assert wait_until(lambda: "one.txt" in _paths(output), 60)
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=60)
     finally:
@@ -170,7 +160,7 @@ def test_sigterm_stops_the_watcher_cleanly_and_a_kill_loses_and_repeats_nothing(
         (input_dir / f"batch-{n}.txt").write_text(f"Story {n} from Budapest.\n\n{filler}.", encoding="utf-8")
     process = _start_watch(input_dir, output, tiny_model)
     try:
-        assert _wait_for(lambda: list(output.glob("_tmp-run=*/*")), 60), "no batch in flight"
+        assert wait_until(lambda: list(output.glob("_tmp-run=*/*")), 60), "no batch in flight"
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
     finally:
