@@ -85,6 +85,7 @@ def load_config(path: str | None = None, overrides: list[str] = ()) -> Config:
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: the top level must be a mapping of keys, not {type(data).__name__}")
     for override in overrides:
+        _build(Config, _apply_override({}, override), "", f"--set {override}")  # a mistake in it is named as given
         _apply_override(data, override)
     config = _build(Config, data, "", origin)
     # Given `tag.models` entries add to (or, as null, remove) the pipelines of installed extras.
@@ -93,7 +94,7 @@ def load_config(path: str | None = None, overrides: list[str] = ()) -> Config:
     return config
 
 
-def _apply_override(data: dict[str, Any], override: str) -> None:
+def _apply_override(data: dict[str, Any], override: str) -> dict[str, Any]:
     key, sep, raw = override.partition("=")
     if not sep or not key:
         raise ConfigError(f"--set {override!r}: expected KEY=VALUE, e.g. tag.batch_size=32")
@@ -107,6 +108,7 @@ def _apply_override(data: dict[str, Any], override: str) -> None:
         node[leaf] = yaml.safe_load(raw)
     except yaml.YAMLError as error:
         raise ConfigError(f"--set {override!r}: invalid value: {error}") from error
+    return data
 
 
 def _build(cls: type, data: Any, prefix: str, origin: str) -> Any:

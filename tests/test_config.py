@@ -43,6 +43,19 @@ def test_mistakes_name_the_key_and_the_file(tmp_path, yaml_text, message):
     assert message in str(error.value)
 
 
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("foo.bar=1", "--set foo.bar=1: unknown key 'foo'"),
+        ("tag.batch_sise=8", "--set tag.batch_sise=8: unknown key 'tag.batch_sise'"),
+        ("tag.batch_size=many", "--set tag.batch_size=many: tag.batch_size: expected a whole number"),
+    ],
+)
+def test_a_mistaken_override_is_named_as_given_even_with_a_config_file(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(str(CONFIGS / "local.yaml"), ["tag.batch_size=8", override])
+
+
 def test_beam_section_becomes_options_that_the_command_line_overrides():
     config = load_config(None, ["beam.direct_num_workers=2", "beam.runner=DirectRunner"])
     options = pipeline_options(config, ["--direct_num_workers=3"]).get_all_options()
