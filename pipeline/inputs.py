@@ -59,11 +59,14 @@ def resolve_input(given: str) -> Inputs:
 
 
 def watched_input(given: str) -> Inputs:
-    """The pattern and base of a watched folder (which may still be empty) or glob."""
+    """The pattern and base of a watched folder (which may still be empty) or glob; a local folder must exist."""
     path = absolute(given).rstrip("/")
     glob = glob_start(path)
+    folder = path if glob is None else path[:glob].rsplit("/", 1)[0]
+    if is_local(folder) and not os.path.isdir(folder):
+        raise ConfigError(f"--input: {given!r}: no folder {folder!r} to watch (create it, or fix the path)")
     if glob is not None:
-        return Inputs((path,), path[:glob].rsplit("/", 1)[0], path)
+        return Inputs((path,), folder, path)
     return Inputs((path + "/**",), path, path + "/**")
 
 

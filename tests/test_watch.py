@@ -25,6 +25,13 @@ def test_only_complete_article_names_are_watched():
         assert not is_watchable(name), name
 
 
+def test_a_missing_folder_is_a_configuration_error_before_any_work(tmp_path, capsys):
+    for given in (tmp_path / "typo", tmp_path / "typo" / "*.txt"):
+        assert main(["watch", "--input", str(given), "--output", str(tmp_path / "out"), "--idle-timeout", "1"]) == 2
+        assert f"--input: '{given}': no folder '{tmp_path / 'typo'}' to watch" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_file_arrives_once_its_listings_agree_and_again_when_it_changes():
     arrivals = Arrivals(settle=1.0, known={"old": (3, 0.5)})
     assert arrivals.observe({"a": (5, 1.0), "old": (3, 0.5)}, now=5) == []
