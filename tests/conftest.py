@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -91,7 +92,7 @@ def sigterm_when_held(args: list[str], output: Path, env: dict[str, str] | None 
     return process.returncode, stderr
 
 
-def wait_until(predicate, timeout: float = 60) -> bool:
+def wait_until(predicate: Callable[[], object], timeout: float = 60) -> bool:
     """Whether `predicate()` became true within `timeout` seconds (polled every 50 ms)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
