@@ -18,43 +18,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from tests.s3_server import S3Server, keys, upload
+
 REPO = Path(__file__).resolve().parent.parent
 BUCKET = "bench"
-
-
-class CountingServer:
-    """moto's S3 server in a thread of this process, counting requests by method and kind."""
-
-    def __init__(self) -> None:
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-        from werkzeug.serving import make_server
-
-        self.requests: Counter[str] = Counter()
-        app = DomainDispatcherApplication(create_backend_app)
-
-        def counted(environ: dict[str, Any], start_response: Any) -> Any:
-            query = environ.get("QUERY_STRING", "")
-            kind = "list" if "list-type" in query else "upload" if "upload" in query else "object"
-            self.requests[f"{environ['REQUEST_METHOD']} {kind}"] += 1
-            return app(environ, start_response)
-
-        self._server = make_server("127.0.0.1", 0, counted, threaded=True, request_handler=MotoRequestHandler)
-        self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
-        import threading
-
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-def client(endpoint: str) -> Any:
-    import boto3
-
-    return boto3.session.Session().client(
-        "s3", endpoint_url=endpoint, aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1"
-    )
 
 
 def timed(command: list[str]) -> float:
@@ -74,14 +41,17 @@ def local_records(folder: Path) -> list[str]:
 
 
 def s3_records(s3: Any, prefix: str) -> list[str]:
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
-    names = [item["Key"] for page in pages for item in page.get("Contents", [])]
     lines = []
-    for key in names:
+    for key in keys(s3, BUCKET, prefix):
         if _is_record(key.rsplit("/", 1)[-1]) and "/_" not in key:
             body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode("utf-8")
             lines.extend(_normal(line) for line in body.splitlines() if line.strip())
     return sorted(lines)
+
+
+def _kind(method: str, path: str, query: str) -> str:
+    """A request as the table counts it: its method, and a listing, a multipart upload or an object."""
+    return f"{method} {'list' if 'list-type' in query else 'upload' if 'upload' in query else 'object'}"
 
 
 def _is_record(name: str) -> bool:
@@ -103,12 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     corpus = Path(args.corpus).resolve()
-    server = CountingServer()
-    s3 = client(server.endpoint)
+    server = S3Server().start()
+    s3 = server.client()
     s3.create_bucket(Bucket=BUCKET)
     files = sorted(p for p in corpus.rglob("*") if p.is_file())
-    for path in files:
-        s3.upload_file(str(path), BUCKET, f"in/{path.relative_to(corpus).as_posix()}")
+    upload(s3, corpus, BUCKET, "in")
     print(f"{len(files)} files, {sum(p.stat().st_size for p in files):,} bytes, uploaded to {server.endpoint}")
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
     command = [sys.executable, "-m", "pipeline", "run", "--quiet", *(["--incremental"] if args.incremental else [])]
@@ -122,10 +91,10 @@ def main(argv: list[str] | None = None) -> int:
                     out = Path(temp) / f"local-{n}"
                     wall = timed([*command, "--input", str(corpus), "--output", str(out), *args.extra])
                 else:
-                    before = Counter(server.requests)
+                    served = len(server.requests)
                     flags = [f"--s3_endpoint_url={server.endpoint}", "--input", f"s3://{BUCKET}/in"]
                     wall = timed([*command, *flags, "--output", f"s3://{BUCKET}/out-{n}", *args.extra])
-                    requests.append(server.requests - before)
+                    requests.append(Counter(_kind(*request) for request in server.requests[served:]))
                 walls[where].append(wall)
                 load = os.getloadavg()[0]
                 print(f"round {n + 1} {where:5s} {wall:7.2f} s  (load {load:.1f})", flush=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +14,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.config import ConfigError
 from pipeline.stopping import JobFailed
-from transforms.core.paths import is_local
+from transforms.core.paths import glob_start, is_local
 
 S3_PLUGIN = "transforms.s3_plugin"  # imported by every worker of a run on s3:// (Beam's --beam_plugins)
 PROBE_TIMEOUT_S = 10  # an early check, or one after a failure, waits this long for an answer (Beam retries ~10 min)
@@ -172,7 +171,8 @@ def etags_under(pattern: str) -> dict[str, str]:
     paginated listing; empty if `pattern` is not on S3."""
     if scheme(pattern) != "s3":
         return {}
-    bucket, key = _bucket_and_key("input", re.match(r"[^*?[]*", pattern).group(0))
+    glob = glob_start(pattern)
+    bucket, key = _bucket_and_key("input", pattern if glob is None else pattern[:glob])
     pages = _s3_client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key)
     return {f"s3://{bucket}/{item['Key']}": item["ETag"] for page in pages for item in page.get("Contents", [])}
 
